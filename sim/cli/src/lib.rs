@@ -1,0 +1,1 @@
+//! The pifs command-line tool.

@@ -1,0 +1,1 @@
+//! Reusable testbench pieces: stimulus sequences, drivers with stalls, monitors and the bit-exact scoreboard.
