@@ -1,0 +1,111 @@
+// One downstream port of the PIFS-Rec switch: the S2M ingress (CRC check, slot unpacking, line
+// assembly) feeding the port accumulator. This is the top level the Rust bindings drive.
+module pifs_port_top
+  import pifs_pkg::*;
+#(
+  parameter int unsigned NumBags     = 16,
+  parameter int unsigned MaxRowLines = 8,
+  parameter int unsigned NumTags     = 256,
+  parameter int unsigned ResDepth    = 4
+) (
+  input  logic               clk_i,
+  input  logic               rst_ni,
+
+  // S2M link-layer flits from the memory device (valid/ready).
+  input  logic               flit_valid_i,
+  output logic               flit_ready_o,
+  input  logic [FlitW-1:0]   flit_i,
+
+  // Host commands (valid/ready; format in pifs_pkg).
+  input  logic               cmd_valid_i,
+  output logic               cmd_ready_o,
+  input  logic [CmdW-1:0]    cmd_i,
+
+  // Partial sums toward the upstream port (valid/ready).
+  output logic               res_valid_o,
+  input  logic               res_ready_i,
+  output logic [7:0]         res_bag_o,
+  output logic [3:0]         res_line_o,
+  output logic               res_last_o,
+  output logic               res_poison_o,
+  output logic [LineW-1:0]   res_data_o,
+
+  // Monitor of the accumulation order, and event pulses.
+  output logic               mon_valid_o,
+  output logic [7:0]         mon_bag_o,
+  output logic [3:0]         mon_line_o,
+  output logic               mon_part_o,
+  output logic               crc_err_o,
+  output logic               proto_err_o,
+  output logic [1:0]         ndr_o,
+  output logic               cmd_err_o,
+  output logic               tag_err_o,
+  output logic               busy_o
+);
+
+  logic              line_valid;
+  logic              line_ready;
+  logic [TagW-1:0]   line_tag;
+  logic              line_poison;
+  logic [LineW-1:0]  line_data;
+  logic              acc_busy;
+
+  pifs_s2m_ingress u_ingress (
+    .clk_i,
+    .rst_ni,
+    .flit_valid_i,
+    .flit_ready_o,
+    .flit_i,
+    .line_valid_o  (line_valid),
+    .line_ready_i  (line_ready),
+    .line_tag_o    (line_tag),
+    .line_poison_o (line_poison),
+    .line_data_o   (line_data),
+    .crc_err_o,
+    .proto_err_o,
+    .ndr_o
+  );
+
+  pifs_port_acc #(
+    .NumBags     (NumBags),
+    .MaxRowLines (MaxRowLines),
+    .NumTags     (NumTags),
+    .ResDepth    (ResDepth)
+  ) u_acc (
+    .clk_i,
+    .rst_ni,
+    .cmd_valid_i,
+    .cmd_ready_o,
+    .cmd_i,
+    .line_valid_i  (line_valid),
+    .line_ready_o  (line_ready),
+    .line_tag_i    (line_tag),
+    .line_poison_i (line_poison),
+    .line_data_i   (line_data),
+    .res_valid_o,
+    .res_ready_i,
+    .res_bag_o,
+    .res_line_o,
+    .res_last_o,
+    .res_poison_o,
+    .res_data_o,
+    .mon_valid_o,
+    .mon_bag_o,
+    .mon_line_o,
+    .mon_part_o,
+    .cmd_err_o,
+    .tag_err_o,
+    .busy_o        (acc_busy)
+  );
+
+  // The port is busy while the accumulator is, or while a line waits between the two.
+  assign busy_o = acc_busy || line_valid;
+
+  // A flit offered by the device stays offered, unchanged, until it transfers.
+  FlitStable_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
+    flit_valid_i && !flit_ready_o |=> flit_valid_i && $stable(flit_i));
+  // A command offered by the host stays offered, unchanged, until it transfers.
+  CmdStable_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
+    cmd_valid_i && !cmd_ready_o |=> cmd_valid_i && $stable(cmd_i));
+
+endmodule
