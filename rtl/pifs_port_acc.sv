@@ -283,18 +283,20 @@ module pifs_port_acc
           cmd_err_o = !open_ok;
         end
         CmdRowMap: begin
+          // The row's tags cmd_tag .. cmd_tag + lines - 1 must all be free.
           map_ok = 32'(cmd_bag) < NumBags && open_q[BagW'(cmd_bag)]
                    && 32'(cmd_tag) + 32'(lines_q[BagW'(cmd_bag)]) <= NumTags;
-          for (int t = 0; t < NumTags; t++) begin
-            if (t >= 32'(cmd_tag) && t < 32'(cmd_tag) + 32'(lines_q[BagW'(cmd_bag)])
-                && tags_q[t].valid) begin
-              map_ok = 1'b0;  // tag still in flight
+          for (int l = 0; l < MaxRowLines; l++) begin
+            if (l < 32'(lines_q[BagW'(cmd_bag)]) && 32'(cmd_tag) + l < NumTags
+                && tags_q[TagIW'(32'(cmd_tag) + l)].valid) begin
+              map_ok = 1'b0;
             end
           end
           if (map_ok) begin
-            for (int t = 0; t < NumTags; t++) begin
-              if (t >= 32'(cmd_tag) && t < 32'(cmd_tag) + 32'(lines_q[BagW'(cmd_bag)])) begin
-                tags_d[t] = '{valid: 1'b1, bag: BagW'(cmd_bag), line: LineIW'(t - 32'(cmd_tag))};
+            for (int l = 0; l < MaxRowLines; l++) begin
+              if (l < 32'(lines_q[BagW'(cmd_bag)])) begin
+                tags_d[TagIW'(32'(cmd_tag) + l)] = '{valid: 1'b1, bag: BagW'(cmd_bag),
+                                                     line: LineIW'(l)};
               end
             end
           end

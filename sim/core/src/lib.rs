@@ -1,1 +1,15 @@
-//! System simulation of one switch port: accumulator trait with RTL and reference backends, device model, stats.
+//! System simulation of switch ports: the accumulator trait with its RTL and reference backends,
+//! the host command format, the memory-device model, timing parameters, the run loop and stats.
+
+pub mod cmd;
+pub mod device;
+pub mod fp;
+pub mod model;
+pub mod params;
+pub mod port;
+pub mod rtl;
+pub mod stats;
+pub mod system;
+
+pub use cmd::Command;
+pub use port::{Arrival, PortAccumulator, PortCounters, PortResult, SimError};

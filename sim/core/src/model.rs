@@ -1,0 +1,304 @@
+//! The pure-Rust reference model of one switch port, behind the same [`PortAccumulator`] trait
+//! as the RTL: the scoreboard's reference and the fast backend.
+//!
+//! It decodes the same S2M flits with `pifs_cxl::Decoder`, keeps the same tag table and bag
+//! slots, and adds in the RTL's order: line k of a (bag, line) goes to partial sum k mod 2, both
+//! partials start at +0.0, and the result is P0 + P1 (see `rtl/pifs_port_acc.sv`). Sums are
+//! therefore bit-exact. Timing is cycle-exact while the result stream never stalls (flit and
+//! command acceptance, the 3-cycle accumulate pipeline, the reduce engine's lowest-slot-first
+//! pick and its 3-cycle path to the result stream); under result back-pressure
+//! (`set_res_ready_percent` < 100) it does not model the stalls, and only sums are comparable.
+//! One corner is not modelled: a RowMap and a response for the same tag in the same cycle.
+
+use crate::cmd::Command;
+use crate::fp;
+use crate::params::{MAX_ROW_LINES, NUM_BAGS, NUM_TAGS};
+use crate::port::{Arrival, PortAccumulator, PortCounters, PortResult, SimError};
+use pifs_cxl::{DecodeError, Decoder, Dir, Flit, Message};
+use std::collections::VecDeque;
+
+/// Cycles from a flit's acceptance to its line's arrival at the accumulator.
+const INGRESS_LATENCY: u64 = 1;
+/// Cycles from an arrival to the cycle its bag can be seen complete by the reduce engine.
+const ACC_TO_COMPLETE: u64 = 3;
+/// Cycles from a reduce issue to the result leaving the port.
+const REDUCE_TO_RESULT: u64 = 3;
+
+#[derive(Clone, Default)]
+struct Bag {
+    open: bool,
+    /// First cycle a BagOpen of this slot is accepted again (after its last reduce issue).
+    free_from: u64,
+    lines: u8,
+    total: u32,
+    arrived: u32,
+    rot: [u8; MAX_ROW_LINES],
+    part: Vec<[[u32; 16]; 2]>,
+    poison: bool,
+}
+
+/// The reference model backend.
+pub struct ModelPort {
+    now: u64,
+    cmds: VecDeque<(u64, Command)>,
+    cmd_free: u64,
+    flits: VecDeque<(u64, Flit)>,
+    flit_free: u64,
+    decoder: Decoder,
+    tags: Vec<Option<(u8, u8)>>,
+    bags: Vec<Bag>,
+    /// Bags complete, with the first cycle the reduce engine sees them.
+    complete: Vec<(u64, u8)>,
+    red_free: u64,
+    results: VecDeque<PortResult>,
+    arrivals: VecDeque<Arrival>,
+    counters: PortCounters,
+    last_result: u64,
+}
+
+impl Default for ModelPort {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ModelPort {
+    pub fn new() -> Self {
+        ModelPort {
+            now: 0,
+            cmds: VecDeque::new(),
+            cmd_free: 0,
+            flits: VecDeque::new(),
+            flit_free: 0,
+            decoder: Decoder::new(Dir::S2M),
+            tags: vec![None; NUM_TAGS],
+            bags: vec![Bag::default(); NUM_BAGS],
+            complete: Vec::new(),
+            red_free: 0,
+            results: VecDeque::new(),
+            arrivals: VecDeque::new(),
+            counters: PortCounters::default(),
+            last_result: 0,
+        }
+    }
+
+    fn command(&mut self, k: u64, c: Command) {
+        let ok = match c {
+            Command::BagOpen { bag, rows, lines } => {
+                let b = bag as usize;
+                let ok = b < NUM_BAGS
+                    && (!self.bags[b].open || self.bags[b].free_from <= k)
+                    && lines >= 1
+                    && lines as usize <= MAX_ROW_LINES;
+                if ok {
+                    self.bags[b] = Bag {
+                        open: true,
+                        free_from: u64::MAX,
+                        lines,
+                        total: rows as u32 * lines as u32,
+                        arrived: 0,
+                        rot: [0; MAX_ROW_LINES],
+                        part: vec![[[0; 16]; 2]; lines as usize],
+                        poison: false,
+                    };
+                    if rows == 0 {
+                        self.complete.push((k + 1, bag));
+                    }
+                }
+                ok
+            }
+            Command::RowMap { bag, tag } => {
+                let b = bag as usize;
+                let live = b < NUM_BAGS && self.bags[b].open && self.bags[b].free_from > k;
+                let lines = if live { self.bags[b].lines as usize } else { 0 };
+                let t0 = tag as usize;
+                let ok = live
+                    && t0 + lines <= NUM_TAGS
+                    && (t0..t0 + lines).all(|t| self.tags[t].is_none());
+                if ok {
+                    for l in 0..lines {
+                        self.tags[t0 + l] = Some((bag, l as u8));
+                    }
+                }
+                ok
+            }
+        };
+        if !ok {
+            self.counters.cmd_errors += 1;
+        }
+    }
+
+    fn flit(&mut self, f_cycle: u64, flit: &Flit) {
+        self.counters.flits += 1;
+        match self.decoder.push(flit) {
+            Err(DecodeError::Crc { .. }) => self.counters.crc_errors += 1,
+            Err(DecodeError::Packing(_)) => self.counters.proto_errors += 1,
+            Ok(msgs) => {
+                for m in msgs {
+                    match m {
+                        Message::S2mNdr(_) => self.counters.ndr += 1,
+                        Message::S2mDrs(h, data) => {
+                            self.arrive(f_cycle + INGRESS_LATENCY, h.tag, h.poison, &data)
+                        }
+                        _ => self.counters.proto_errors += 1,
+                    }
+                }
+            }
+        }
+    }
+
+    fn arrive(&mut self, a: u64, tag: u16, poison: bool, data: &[u8; 64]) {
+        let entry = self.tags.get(tag as usize).copied().flatten();
+        let Some((bag, line)) = entry else {
+            self.counters.tag_errors += 1;
+            return;
+        };
+        self.tags[tag as usize] = None;
+        let mut x = [0u32; 16];
+        for (i, w) in x.iter_mut().enumerate() {
+            *w = u32::from_le_bytes(data[4 * i..4 * i + 4].try_into().unwrap());
+        }
+        let b = &mut self.bags[bag as usize];
+        let part = b.rot[line as usize];
+        b.rot[line as usize] ^= 1;
+        fp::add_line(&mut b.part[line as usize][part as usize], &x);
+        b.poison |= poison;
+        b.arrived += 1;
+        if b.arrived == b.total {
+            self.complete.push((a + ACC_TO_COMPLETE, bag));
+        }
+        self.counters.lines += 1;
+        self.arrivals.push_back(Arrival { cycle: a, bag, line, part });
+    }
+
+    /// Run the reduce engine for every decision it takes before cycle `until`.
+    fn reduce_to(&mut self, until: u64) {
+        while let Some(vmin) = self.complete.iter().map(|c| c.0).min() {
+            let t = vmin.max(self.red_free);
+            if t >= until {
+                break;
+            }
+            let (i, &(_, bag)) = self
+                .complete
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.0 <= t)
+                .min_by_key(|(_, c)| c.1)
+                .unwrap();
+            self.complete.swap_remove(i);
+            let b = &mut self.bags[bag as usize];
+            let lines = b.lines as u64;
+            for l in 0..b.lines {
+                let mut sum = b.part[l as usize][0];
+                fp::add_line(&mut sum, &b.part[l as usize][1]);
+                let cycle = t + l as u64 + REDUCE_TO_RESULT;
+                self.last_result = self.last_result.max(cycle);
+                self.results.push_back(PortResult {
+                    cycle,
+                    bag,
+                    line: l,
+                    last: l + 1 == b.lines,
+                    poison: b.poison,
+                    data: sum,
+                });
+            }
+            b.free_from = t + lines;
+            self.red_free = t + lines;
+        }
+    }
+
+    fn idle(&self) -> bool {
+        self.cmds.is_empty() && self.flits.is_empty() && self.complete.is_empty()
+    }
+}
+
+impl PortAccumulator for ModelPort {
+    fn backend(&self) -> &'static str {
+        "model"
+    }
+
+    fn push_cmds(&mut self, cmds: &[(u64, Command)]) {
+        self.cmds.extend(cmds.iter().copied());
+    }
+
+    fn push_flits(&mut self, flits: &[(u64, Flit)]) {
+        self.flits.extend(flits.iter().copied());
+    }
+
+    fn set_res_ready_percent(&mut self, _percent: u32) {}
+
+    fn now(&self) -> u64 {
+        self.now
+    }
+
+    fn run_to(&mut self, until: u64) {
+        loop {
+            let nf = self.flits.front().map(|(nb, _)| (*nb).max(self.flit_free));
+            let nc = self.cmds.front().map(|(nb, _)| (*nb).max(self.cmd_free));
+            // A command in cycle k is seen by arrivals after k; a flit accepted in cycle f
+            // arrives in f + 1. On a tie the command's checks see the state before the arrival.
+            let take_cmd = match (nc, nf) {
+                (Some(k), Some(f)) => k <= f + INGRESS_LATENCY,
+                (Some(_), None) => true,
+                _ => false,
+            };
+            if take_cmd {
+                let k = nc.unwrap();
+                if k >= until {
+                    break;
+                }
+                self.reduce_to(k);
+                let (_, c) = self.cmds.pop_front().unwrap();
+                self.cmd_free = k + 1;
+                self.command(k, c);
+            } else if let Some(f) = nf {
+                if f >= until {
+                    break;
+                }
+                self.reduce_to(f + INGRESS_LATENCY);
+                let (_, flit) = self.flits.pop_front().unwrap();
+                self.flit_free = f + 1;
+                self.flit(f, &flit);
+            } else {
+                break;
+            }
+        }
+        self.reduce_to(until);
+        self.now = self.now.max(until);
+        self.counters.cycles = self.now;
+    }
+
+    fn drain(&mut self, max_cycles: u64) -> Result<(), SimError> {
+        let limit = self.now + max_cycles;
+        while !self.idle() {
+            if self.now >= limit {
+                return Err(SimError::Deadlock(max_cycles));
+            }
+            let step = self.now + 1024;
+            self.run_to(step.min(limit));
+        }
+        let end = (self.last_result + 1).max(self.now);
+        self.run_to(end);
+        Ok(())
+    }
+
+    fn take_results(&mut self) -> Vec<PortResult> {
+        let mut out = Vec::new();
+        while self.results.front().is_some_and(|r| r.cycle < self.now) {
+            out.push(self.results.pop_front().unwrap());
+        }
+        out
+    }
+
+    fn take_arrivals(&mut self) -> Vec<Arrival> {
+        let mut out = Vec::new();
+        while self.arrivals.front().is_some_and(|a| a.cycle < self.now) {
+            out.push(self.arrivals.pop_front().unwrap());
+        }
+        out
+    }
+
+    fn counters(&self) -> PortCounters {
+        self.counters
+    }
+}

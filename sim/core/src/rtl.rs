@@ -1,0 +1,108 @@
+//! The Verilated switch port behind [`PortAccumulator`].
+
+use crate::cmd::Command;
+use crate::port::{Arrival, PortAccumulator, PortCounters, PortResult, SimError};
+use pifs_cxl::Flit;
+use pifs_rtl::{CmdIn, FlitIn, PortSim};
+use std::path::Path;
+
+/// The RTL backend: one Verilated `pifs_port_top`.
+pub struct RtlPort {
+    sim: PortSim,
+}
+
+impl RtlPort {
+    /// Build and reset the model; `wave` names an FST file to write.
+    pub fn new(seed: u64, wave: Option<&Path>) -> Result<Self, SimError> {
+        Ok(RtlPort { sim: PortSim::new(seed, wave).map_err(SimError::Rtl)? })
+    }
+}
+
+/// Version of the Verilator that built the model.
+pub fn verilator_version() -> String {
+    pifs_rtl::VERILATOR_BUILD_VERSION.to_string()
+}
+
+impl PortAccumulator for RtlPort {
+    fn backend(&self) -> &'static str {
+        "rtl"
+    }
+
+    fn push_cmds(&mut self, cmds: &[(u64, Command)]) {
+        let v: Vec<CmdIn> =
+            cmds.iter().map(|(t, c)| CmdIn { word: c.encode(), not_before: *t }).collect();
+        self.sim.push_cmds(&v);
+    }
+
+    fn push_flits(&mut self, flits: &[(u64, Flit)]) {
+        let v: Vec<FlitIn> =
+            flits.iter().map(|(t, f)| FlitIn { words: f.to_words(), not_before: *t }).collect();
+        self.sim.push_flits(&v);
+    }
+
+    fn set_res_ready_percent(&mut self, percent: u32) {
+        self.sim.set_res_ready_percent(percent);
+    }
+
+    fn now(&self) -> u64 {
+        self.sim.counters().cycles
+    }
+
+    fn run_to(&mut self, until: u64) {
+        let now = self.now();
+        if until > now {
+            self.sim.run(until - now, false);
+        }
+    }
+
+    fn drain(&mut self, max_cycles: u64) -> Result<(), SimError> {
+        let ran = self.sim.run(max_cycles, true);
+        if ran >= max_cycles {
+            return Err(SimError::Deadlock(max_cycles));
+        }
+        Ok(())
+    }
+
+    fn take_results(&mut self) -> Vec<PortResult> {
+        self.sim
+            .take_results()
+            .into_iter()
+            .map(|r| PortResult {
+                cycle: r.cycle,
+                bag: r.bag,
+                line: r.line,
+                last: r.last,
+                poison: r.poison,
+                data: r.data,
+            })
+            .collect()
+    }
+
+    fn take_arrivals(&mut self) -> Vec<Arrival> {
+        self.sim
+            .take_monitor()
+            .into_iter()
+            .map(|m| Arrival { cycle: m.cycle, bag: m.bag, line: m.line, part: m.part })
+            .collect()
+    }
+
+    fn counters(&self) -> PortCounters {
+        let c = self.sim.counters();
+        PortCounters {
+            cycles: c.cycles,
+            flits: c.flits,
+            crc_errors: c.crc_errors,
+            proto_errors: c.proto_errors,
+            ndr: c.ndr,
+            cmd_errors: c.cmd_errors,
+            tag_errors: c.tag_errors,
+            flit_stall_cycles: c.flit_stall_cycles,
+            res_stall_cycles: c.res_stall_cycles,
+            lines: c.lines,
+        }
+    }
+
+    fn finish(&mut self) {
+        self.sim.finish();
+    }
+}

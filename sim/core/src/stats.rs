@@ -1,0 +1,63 @@
+//! The JSON stats document of a run (keys documented in the README, section "Stats").
+
+use crate::params::Timing;
+use crate::port::PortCounters;
+use crate::device::DeviceCounters;
+use serde::Serialize;
+
+/// Per-port figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct PortStats {
+    pub port: usize,
+    /// Bag pieces (sub-bags) this port summed.
+    pub bags: u64,
+    /// Embedding rows read through this port.
+    pub lookups: u64,
+    /// M2S flits host -> device and S2M flits device -> port.
+    pub m2s_flits: u64,
+    pub s2m_flits: u64,
+    /// Partial-sum lines sent upstream.
+    pub result_lines: u64,
+    /// S2M flits per cycle over the run (1.0 = line rate).
+    pub utilisation: f64,
+    /// Cycle the port's last result left.
+    pub last_result_cycle: u64,
+    pub counters: PortCounters,
+    pub device: DeviceCounters,
+}
+
+/// Configuration echo.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConfigEcho {
+    pub workload: String,
+    pub tables: usize,
+    pub batch: usize,
+    pub dim: usize,
+    pub row_lines: usize,
+    pub ports: usize,
+    pub seed: u64,
+    pub res_ready_percent: u32,
+    pub timing: Timing,
+}
+
+/// The whole document.
+#[derive(Clone, Debug, Serialize)]
+pub struct Stats {
+    pub project_version: &'static str,
+    pub verilator: Option<String>,
+    pub system: &'static str,
+    pub backend: &'static str,
+    pub config: ConfigEcho,
+    /// Cycles until the last partial sum left the last port.
+    pub cycles: u64,
+    pub time_ns: f64,
+    pub bags: u64,
+    pub lookups: u64,
+    /// 64-byte lines read from devices (lookups x row lines).
+    pub lines: u64,
+    /// Bytes that crossed the port-device links (S2M flits x 68) and the upstream side
+    /// (partial-sum lines x 64, payload only).
+    pub device_link_bytes: u64,
+    pub upstream_bytes: u64,
+    pub ports: Vec<PortStats>,
+}

@@ -1,0 +1,373 @@
+//! The run loop: spreads a trace's rows over the ports, plays host, memory devices and port
+//! accumulators against each other in steps of a few dozen cycles, and combines the per-port
+//! partial sums into the pooled output.
+//!
+//! Placement: row r of any table lives on device (port) r mod ports. A port's share of a bag is
+//! split into pieces of at most `piece_rows` rows (tags are a finite resource). Host reduction:
+//! the pooled value of a bag is the pieces' partial sums added in (port, piece) order, in
+//! binary32 with the RTL's NaN rule; a bag with no rows is +0.0.
+//! Commands: a row's MemRd leaves the host only after its RowMap command has been accepted, so
+//! no response can beat its mapping.
+
+use crate::cmd::Command;
+use crate::device::{LineSource, MemDevice};
+use crate::fp;
+use crate::model::ModelPort;
+use crate::params::{Timing, MAX_BAG_ROWS, MAX_ROW_LINES, NUM_BAGS, NUM_TAGS};
+use crate::port::{PortAccumulator, SimError};
+use crate::rtl::RtlPort;
+use crate::stats::{ConfigEcho, PortStats, Stats};
+use pifs_cxl::{Flit, M2sPacker, M2sReq, Message};
+use pifs_dlrm::{Trace, Weights};
+use pifs_rng::Rng;
+use std::collections::VecDeque;
+use std::path::PathBuf;
+
+/// Which implementation of the port accumulator runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Rtl,
+    Model,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Rtl => "rtl",
+            Backend::Model => "model",
+        }
+    }
+}
+
+/// Everything a run needs besides the workload.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    pub backend: Backend,
+    pub ports: usize,
+    pub seed: u64,
+    pub timing: Timing,
+    /// Percentage of cycles the upstream side accepts a partial sum (100 = no back-pressure).
+    pub res_ready_percent: u32,
+    /// FST waveform of port 0 (rtl backend).
+    pub wave: Option<PathBuf>,
+    /// Largest piece of a bag at one port, in rows (default: half the tags, so two pieces fit).
+    pub piece_rows: Option<usize>,
+    /// Name of the workload, for the stats.
+    pub workload: String,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            backend: Backend::Rtl,
+            ports: 1,
+            seed: 1,
+            timing: Timing::default(),
+            res_ready_percent: 100,
+            wave: None,
+            piece_rows: None,
+            workload: String::new(),
+        }
+    }
+}
+
+/// Pooled output and stats of a run.
+pub struct RunOutput {
+    /// float32 bits, shape (T*B, dim), row t*B+b is bag (t, b).
+    pub pooled: Vec<u32>,
+    pub dim: usize,
+    pub stats: Stats,
+}
+
+/// Address of line `l` of row `r` of table `t`: tables sit 2^40 bytes apart.
+pub fn line_addr(t: usize, r: u64, row_lines: usize, l: usize) -> u64 {
+    ((t as u64) << 40) + (r * row_lines as u64 + l as u64) * 64
+}
+
+struct Memory<'a> {
+    weights: &'a Weights,
+    row_lines: usize,
+}
+
+impl LineSource for Memory<'_> {
+    fn line(&self, addr: u64) -> [u8; 64] {
+        let t = (addr >> 40) as usize;
+        let off = (addr & ((1u64 << 40) - 1)) / 64;
+        let (r, l) = (off / self.row_lines as u64, (off % self.row_lines as u64) as usize);
+        let dim = self.weights.dim();
+        let mut row = vec![0f32; dim];
+        self.weights.row_into(t, r, &mut row);
+        let mut out = [0u8; 64];
+        for i in 0..16 {
+            let c = l * 16 + i;
+            if c < dim {
+                out[4 * i..4 * i + 4].copy_from_slice(&row[c].to_le_bytes());
+            }
+        }
+        out
+    }
+}
+
+struct Piece {
+    bag: usize,
+    table: usize,
+    rows: Vec<u64>,
+}
+
+/// Run a trace through `cfg.ports` ports.
+pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutput, SimError> {
+    cfg.timing.validate().map_err(SimError::Check)?;
+    if cfg.ports == 0 || cfg.ports > 64 {
+        return Err(SimError::Check(format!("--ports {}: must be 1..=64", cfg.ports)));
+    }
+    let dim = weights.dim();
+    let row_lines = dim.div_ceil(16);
+    if dim == 0 || row_lines > MAX_ROW_LINES {
+        return Err(SimError::Check(format!(
+            "dim {dim}: must be 1..={} (the RTL sums rows of up to {MAX_ROW_LINES} lines)",
+            16 * MAX_ROW_LINES
+        )));
+    }
+    let piece_rows = cfg
+        .piece_rows
+        .unwrap_or(NUM_TAGS / row_lines / 2)
+        .clamp(1, (NUM_TAGS / row_lines).min(MAX_BAG_ROWS));
+
+    // Split every bag over the ports, in bag order.
+    let mut pieces: Vec<Vec<Piece>> = (0..cfg.ports).map(|_| Vec::new()).collect();
+    for t in 0..trace.tables {
+        for b in 0..trace.batch {
+            let bag = t * trace.batch + b;
+            let mut per_port: Vec<Vec<u64>> = vec![Vec::new(); cfg.ports];
+            for &r in trace.bag(t, b) {
+                per_port[(r as u64 % cfg.ports as u64) as usize].push(r as u64);
+            }
+            for (p, rows) in per_port.into_iter().enumerate() {
+                for chunk in rows.chunks(piece_rows) {
+                    pieces[p].push(Piece { bag, table: t, rows: chunk.to_vec() });
+                }
+            }
+        }
+    }
+
+    let mem = Memory { weights, row_lines };
+    let mut seeds = Rng::new(cfg.seed);
+    let mut port_stats = Vec::new();
+    let mut partials: Vec<Vec<(usize, Vec<u32>)>> = Vec::new(); // per port: (bag, lanes)
+    let mut verilator = None;
+    for (p, port_pieces) in pieces.iter().enumerate() {
+        let seed = seeds.next_u64();
+        let wave = if p == 0 { cfg.wave.as_deref() } else { None };
+        let mut acc: Box<dyn PortAccumulator> = match cfg.backend {
+            Backend::Rtl => {
+                verilator = Some(crate::rtl::verilator_version());
+                Box::new(RtlPort::new(seed, wave)?)
+            }
+            Backend::Model => Box::new(ModelPort::new()),
+        };
+        acc.set_res_ready_percent(cfg.res_ready_percent);
+        let (sums, st) = drive_port(p, acc.as_mut(), port_pieces, &mem, cfg, seed, row_lines)?;
+        acc.finish();
+        partials.push(sums);
+        port_stats.push(st);
+    }
+
+    // Host reduction in (port, piece) order.
+    let bags = trace.tables * trace.batch;
+    let mut pooled = vec![0u32; bags * dim];
+    let mut seen = vec![false; bags];
+    for port in &partials {
+        for (bag, lanes) in port {
+            let out = &mut pooled[bag * dim..(bag + 1) * dim];
+            if seen[*bag] {
+                for (o, x) in out.iter_mut().zip(lanes) {
+                    *o = fp::add(*o, *x);
+                }
+            } else {
+                out.copy_from_slice(&lanes[..dim]);
+                seen[*bag] = true;
+            }
+        }
+    }
+
+    let cycles = port_stats.iter().map(|s| s.last_result_cycle + 1).max().unwrap_or(0);
+    let lookups = trace.lookups() as u64;
+    let stats = Stats {
+        project_version: env!("CARGO_PKG_VERSION"),
+        verilator,
+        system: "pifs",
+        backend: cfg.backend.name(),
+        config: ConfigEcho {
+            workload: cfg.workload.clone(),
+            tables: trace.tables,
+            batch: trace.batch,
+            dim,
+            row_lines,
+            ports: cfg.ports,
+            seed: cfg.seed,
+            res_ready_percent: cfg.res_ready_percent,
+            timing: cfg.timing,
+        },
+        cycles,
+        time_ns: cycles as f64 / cfg.timing.clock_ghz,
+        bags: bags as u64,
+        lookups,
+        lines: lookups * row_lines as u64,
+        device_link_bytes: port_stats.iter().map(|s| s.s2m_flits * 68).sum(),
+        upstream_bytes: port_stats.iter().map(|s| s.result_lines * 64).sum(),
+        ports: port_stats,
+    };
+    Ok(RunOutput { pooled, dim, stats })
+}
+
+/// Play one port: host issue, device, accumulator. Returns (bag, summed lanes) per piece.
+fn drive_port(
+    p: usize,
+    acc: &mut dyn PortAccumulator,
+    pieces: &[Piece],
+    mem: &Memory,
+    cfg: &RunConfig,
+    seed: u64,
+    row_lines: usize,
+) -> Result<(Vec<(usize, Vec<u32>)>, PortStats), SimError> {
+    let t = &cfg.timing;
+    let latency = t.cycles(t.device_latency_ns);
+    let flight = t.cycles(t.link_flight_ns);
+    let mut dev = MemDevice::new(latency, t.cycles(t.device_jitter_ns), seed ^ 0xDE71CE);
+    let mut m2s = M2sPacker::new(seed ^ 0x3253);
+    let step = (latency + flight).clamp(1, 256);
+
+    let mut slot_piece: [Option<usize>; NUM_BAGS] = [None; NUM_BAGS];
+    let mut tag_used = [false; NUM_TAGS];
+    let mut piece_tags: Vec<Vec<u16>> = vec![Vec::new(); pieces.len()];
+    let mut sums: Vec<Option<Vec<u32>>> = vec![None; pieces.len()];
+    let mut m2s_queue: VecDeque<(u64, Message)> = VecDeque::new();
+    let mut m2s_avail: VecDeque<Message> = VecDeque::new();
+    let (mut cmd_free, mut host_free) = (0u64, 0u64);
+    let (mut next, mut done) = (0usize, 0usize);
+    let (mut result_lines, mut last_result, mut lookups) = (0u64, 0u64, 0u64);
+    let mut now = 0u64;
+    let mut last_progress = 0u64;
+    let mut flits: Vec<(u64, Flit)> = Vec::new();
+
+    while done < pieces.len() {
+        // Host: open as many pieces as slots and tags allow.
+        while next < pieces.len() {
+            let Some(slot) = slot_piece.iter().position(|s| s.is_none()) else { break };
+            let piece = &pieces[next];
+            let Some(tags) = alloc_tags(&mut tag_used, piece.rows.len(), row_lines) else { break };
+            let mut cmds = Vec::with_capacity(piece.rows.len() + 1);
+            let k = now.max(cmd_free);
+            cmds.push((k, Command::BagOpen { bag: slot as u8, rows: piece.rows.len() as u16, lines: row_lines as u8 }));
+            cmd_free = k + 1;
+            for (&r, &tag) in piece.rows.iter().zip(&tags) {
+                let k = cmd_free;
+                cmds.push((k, Command::RowMap { bag: slot as u8, tag }));
+                cmd_free = k + 1;
+                for l in 0..row_lines {
+                    let addr = line_addr(piece.table, r, row_lines, l);
+                    m2s_queue.push_back((k + 1, Message::M2sReq(M2sReq::mem_rd(tag + l as u16, addr))));
+                }
+            }
+            acc.push_cmds(&cmds);
+            lookups += piece.rows.len() as u64;
+            piece_tags[next] = tags;
+            slot_piece[slot] = Some(next);
+            next += 1;
+        }
+        // Host link: M2S flits, one per cycle, each request no earlier than its cycle.
+        while !m2s_queue.is_empty() || !m2s_avail.is_empty() {
+            let mut c = host_free;
+            if m2s_avail.is_empty() {
+                c = c.max(m2s_queue.front().unwrap().0);
+            }
+            while m2s_queue.front().is_some_and(|(a, _)| *a <= c) {
+                m2s_avail.push_back(m2s_queue.pop_front().unwrap().1);
+            }
+            if let Some(f) = m2s.next_flit(&mut m2s_avail) {
+                dev.receive(c + flight, &f)
+                    .map_err(|e| SimError::Check(format!("port {p}: device could not decode an M2S flit: {e}")))?;
+            }
+            host_free = c + 1;
+        }
+        // Device: every S2M flit that is final, then the accumulator up to the next step.
+        flits.clear();
+        dev.emit_until(now + latency + flight, mem, &mut flits);
+        for f in flits.iter_mut() {
+            f.0 += flight;
+        }
+        acc.push_flits(&flits);
+        now += step;
+        acc.run_to(now);
+        for r in acc.take_results() {
+            let Some(pi) = slot_piece[r.bag as usize] else {
+                return Err(SimError::Check(format!("port {p}: result for idle bag slot {}", r.bag)));
+            };
+            let lanes = sums[pi].get_or_insert_with(|| vec![0; row_lines * 16]);
+            lanes[r.line as usize * 16..r.line as usize * 16 + 16].copy_from_slice(&r.data);
+            result_lines += 1;
+            last_result = last_result.max(r.cycle);
+            last_progress = now;
+            if r.last {
+                slot_piece[r.bag as usize] = None;
+                for &tag in &piece_tags[pi] {
+                    for l in 0..row_lines {
+                        tag_used[tag as usize + l] = false;
+                    }
+                }
+                done += 1;
+            }
+        }
+        if now - last_progress > 1_000_000 {
+            let c = acc.counters();
+            return Err(SimError::Check(format!(
+                "port {p}: no result for 1,000,000 cycles ({done} of {} pieces done; counters {c:?})",
+                pieces.len()
+            )));
+        }
+    }
+    let c = acc.counters();
+    if c.crc_errors + c.proto_errors + c.cmd_errors + c.tag_errors > 0 {
+        return Err(SimError::Check(format!("port {p}: errors reported by the port: {c:?}")));
+    }
+    let st = PortStats {
+        port: p,
+        bags: pieces.len() as u64,
+        lookups,
+        m2s_flits: dev.counters.m2s_flits,
+        s2m_flits: dev.counters.s2m_flits,
+        result_lines,
+        utilisation: if last_result > 0 { dev.counters.s2m_flits as f64 / (last_result + 1) as f64 } else { 0.0 },
+        last_result_cycle: last_result,
+        counters: c,
+        device: dev.counters,
+    };
+    let out = pieces
+        .iter()
+        .zip(sums)
+        .map(|(pc, s)| (pc.bag, s.expect("every piece finished")))
+        .collect();
+    Ok((out, st))
+}
+
+/// First-fit allocation of `rows` blocks of `lines` consecutive free tags.
+fn alloc_tags(used: &mut [bool; NUM_TAGS], rows: usize, lines: usize) -> Option<Vec<u16>> {
+    let mut got = Vec::with_capacity(rows);
+    let mut t = 0;
+    while got.len() < rows && t + lines <= NUM_TAGS {
+        if used[t..t + lines].iter().all(|u| !u) {
+            used[t..t + lines].iter_mut().for_each(|u| *u = true);
+            got.push(t as u16);
+            t += lines;
+        } else {
+            t += 1;
+        }
+    }
+    if got.len() < rows {
+        for &g in &got {
+            used[g as usize..g as usize + lines].iter_mut().for_each(|u| *u = false);
+        }
+        return None;
+    }
+    Some(got)
+}
