@@ -84,12 +84,47 @@ fn main() {
     }
     build.compile("pifs_port_sim");
 
-    println!("cargo:rustc-link-search=native={}", mdir.display());
-    for a in &archives {
-
-
-        println!("cargo:rustc-link-arg={}", a.display());
-
+    // Cargo links static libraries by `lib<name>.a`: copy the archives under names of ours, in
+    // link order (model, then runtime).
+    let libdir = out.join("vlib");
+    std::fs::create_dir_all(&libdir).unwrap();
+    println!("cargo:rustc-link-search=native={}", libdir.display());
+    for (i, a) in archives.iter().enumerate() {
+        let name = format!("pifs_vl{i}");
+        std::fs::copy(a, libdir.join(format!("lib{name}.a")))
+            .unwrap_or_else(|e| fail(&format!("cannot copy {}: {e}", a.display())));
+        println!("cargo:rustc-link-lib=static:-bundle={name}");
+    }
+    // Some Verilator releases build the runtime library (libverilated.a) with --build, others
+    // only the model: then compile the runtime files the model's makefile asks for.
+    let has_runtime = archives.iter().any(|a| !a.file_name().unwrap().to_string_lossy().starts_with(PREFIX));
+    if !has_runtime {
+        let globals = make_list(&mdir, &["VM_GLOBAL_FAST", "VM_GLOBAL_SLOW"]);
+        if globals.is_empty() {
+            fail("the Verilator makefile fragment lists no runtime files (VM_GLOBAL_FAST)");
+        }
+        let mut rt = cc::Build::new();
+        rt.cpp(true)
+            .std("c++17")
+            .include(&mdir)
+            .include(&include)
+            .include(include.join("vltstd"))
+            .flag_if_supported("-faligned-new")
+            .flag_if_supported("-Wno-unused-parameter")
+            .flag_if_supported("-Wno-unused-variable")
+            .flag_if_supported("-Wno-sign-compare")
+            .warnings(false)
+            .cargo_metadata(false)
+            .out_dir(&libdir)
+            .opt_level(2);
+        for (k, v) in &flags {
+            rt.define(k, Some(v.as_str()));
+        }
+        for g in &globals {
+            rt.file(include.join(format!("{g}.cpp")));
+        }
+        rt.compile("pifs_vlrt");
+        println!("cargo:rustc-link-lib=static:-bundle=pifs_vlrt");
     }
     println!("cargo:rustc-link-lib=z");
     println!("cargo:rustc-link-lib=pthread");
@@ -150,6 +185,26 @@ fn make_vars(mdir: &Path) -> Vec<(String, String)> {
         }
     }
     vars
+}
+
+/// Names listed (with `+=`, over continuation lines) under any of `keys` in the `.mk` files.
+fn make_list(mdir: &Path, keys: &[&str]) -> Vec<String> {
+    let mut names = Vec::new();
+    for mk in list(mdir, "mk") {
+        let text = std::fs::read_to_string(&mk).unwrap_or_default();
+        let joined = text.replace("\\\n", " ");
+        for line in joined.lines() {
+            let mut parts = line.splitn(2, "+=");
+            if let (Some(k), Some(v)) = (parts.next(), parts.next()) {
+                if keys.contains(&k.trim()) {
+                    names.extend(v.split_whitespace().map(str::to_string));
+                }
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
 }
 
 fn list(dir: &Path, ext: &str) -> Vec<PathBuf> {
