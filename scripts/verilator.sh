@@ -136,8 +136,29 @@ check_python() {
         "(install python-is-python3)"
 }
 
+# pair_ok EXE ROOT: EXE runs with VERILATOR_ROOT=ROOT exported and reports ROOT back.
+pair_ok() {
+    local got
+    env VERILATOR_ROOT="$2" "$1" --version >/dev/null 2>&1 || return 1
+    got="$(env VERILATOR_ROOT="$2" "$1" --getenv VERILATOR_ROOT 2>/dev/null)" || return 1
+    got="${got%%$'\n'*}"
+    [ -d "$got" ] && [ "$(cd "$got" && pwd -P)" = "$2" ]
+}
+
 emit() {
     local exe="$1"
+    # The printed line exports VERILATOR_ROOT, and Debian's front end /usr/bin/verilator then
+    # looks for $VERILATOR_ROOT/bin/verilator_bin, which Debian installs in /usr/bin instead, so
+    # it fails. Its verilator_bin beside it takes VERILATOR_ROOT as it is and does --cc --build
+    # itself, so that one is printed instead.
+    if ! pair_ok "$exe" "$P_ROOT"; then
+        local alt
+        alt="$(dirname "$exe")/verilator_bin"
+        [ -x "$alt" ] && pair_ok "$alt" "$P_ROOT" ||
+            die "$exe does not run with VERILATOR_ROOT=$P_ROOT exported, and has no usable verilator_bin beside it"
+        say "$exe refuses VERILATOR_ROOT=$P_ROOT when it is exported; using $alt"
+        exe="$alt"
+    fi
     ensure_lz4
     check_python
     say "using $exe (Verilator $(version_str), VERILATOR_ROOT=$P_ROOT)"

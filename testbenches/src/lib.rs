@@ -1,1 +1,297 @@
-//! Reusable testbench pieces: stimulus sequences, drivers with stalls, monitors and the bit-exact scoreboard.
+//! Reusable testbench pieces: stimulus sequences, drivers with stalls, monitors and the bit-exact
+//! scoreboard that runs the RTL and the reference model side by side.
+//!
+//! A [`Scenario`] is a list of bags (rows of 64-byte lines of binary32 values). [`drive`] plays it
+//! into any [`PortAccumulator`] in waves that fit the port's bag slots and tags: the commands of a
+//! wave first, then its MemData responses, packed into S2M flits by the seeded packer, in a
+//! seeded order (out of order when asked) and offered back to back (or with random gaps). The
+//! scoreboard ([`compare`]) checks the RTL against the reference model line by line and bit by
+//! bit, the accumulation order (monitor) event by event, and, without back-pressure, the cycles.
+
+use pifs_cxl::{Flit, Message, S2mDrs, S2mPacker};
+use pifs_rng::Rng;
+use pifs_sim::params::{MAX_ROW_LINES, NUM_BAGS, NUM_TAGS};
+use pifs_sim::{Arrival, Command, PortAccumulator, PortResult, SimError};
+use std::collections::VecDeque;
+
+/// One bag at one port: `rows[i]` holds `lines * 16` binary32 values (as bits).
+#[derive(Clone, Debug)]
+pub struct BagSpec {
+    pub lines: usize,
+    pub rows: Vec<Vec<u32>>,
+    /// Rows whose MemData carries the poison bit.
+    pub poisoned: Vec<bool>,
+}
+
+/// How values are drawn.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Values {
+    /// Uniform in [-1, 1).
+    Plain,
+    /// Mostly plain, with signed zeros, subnormals, huge values, infinities and NaNs mixed in.
+    Special,
+    /// Any 32-bit pattern.
+    RawBits,
+}
+
+/// A sequence of bags plus how to play it.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub bags: Vec<BagSpec>,
+    /// Seed of the packing, the response order and the gaps.
+    pub seed: u64,
+    /// Shuffle each wave's responses across rows and bags (otherwise bag by bag, row by row).
+    pub out_of_order: bool,
+    /// Probability that the device leaves an idle cycle before a flit (0 = back to back).
+    pub gap_chance: f64,
+    /// Percentage of cycles the result stream is ready.
+    pub res_ready_percent: u32,
+}
+
+/// Random value of the given kind.
+pub fn value(rng: &mut Rng, kind: Values) -> u32 {
+    let plain = |rng: &mut Rng| ((rng.unit_f64() * 2.0 - 1.0) as f32).to_bits();
+    match kind {
+        Values::Plain => plain(rng),
+        Values::RawBits => rng.next_u32(),
+        Values::Special => {
+            if !rng.chance(0.3) {
+                return plain(rng);
+            }
+            const SPECIAL: [u32; 14] = [
+                0x0000_0000, 0x8000_0000, 0x0000_0001, 0x8000_0001, 0x007F_FFFF, 0x807F_FFFF,
+                0x0080_0000, 0x7F7F_FFFF, 0xFF7F_FFFF, 0x7F80_0000, 0xFF80_0000, 0x7FC0_0000,
+                0x7F80_0001, 0xFFC1_2345,
+            ];
+            SPECIAL[rng.below(SPECIAL.len() as u64) as usize]
+        }
+    }
+}
+
+/// A bag of `rows` rows of `lines` lines with values of `kind`.
+pub fn random_bag(rng: &mut Rng, rows: usize, lines: usize, kind: Values, poison_chance: f64) -> BagSpec {
+    BagSpec {
+        lines,
+        rows: (0..rows).map(|_| (0..lines * 16).map(|_| value(rng, kind)).collect()).collect(),
+        poisoned: (0..rows).map(|_| rng.chance(poison_chance)).collect(),
+    }
+}
+
+/// What one run of a scenario produced.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    /// Per scenario bag: the summed lines (lines * 16 lanes) and the poison flag.
+    pub sums: Vec<(Vec<u32>, bool)>,
+    pub results: Vec<PortResult>,
+    pub arrivals: Vec<Arrival>,
+    /// The order the MemData lines were sent in: (scenario bag, row, line). The packer keeps
+    /// header order, so this is the order the port must add them in.
+    pub order: Vec<(usize, usize, usize)>,
+    pub flits: u64,
+    pub lines: u64,
+    /// Cycles from the first flit offered to the last result.
+    pub cycles: u64,
+    /// Cycles in which a flit was offered but not taken.
+    pub flit_stall_cycles: u64,
+    pub crc_errors: u64,
+    pub proto_errors: u64,
+    pub cmd_errors: u64,
+    pub tag_errors: u64,
+}
+
+/// Play `sc` into `port`.
+pub fn drive(port: &mut dyn PortAccumulator, sc: &Scenario) -> Result<Outcome, SimError> {
+    let mut rng = Rng::new(sc.seed);
+    let mut packer = S2mPacker::new(rng.next_u64());
+    port.set_res_ready_percent(sc.res_ready_percent);
+    let mut out = Outcome { sums: vec![(Vec::new(), false); sc.bags.len()], ..Default::default() };
+    let mut first_flit: Option<u64> = None;
+    let mut last_result = 0u64;
+    let mut next = 0;
+    while next < sc.bags.len() {
+        // A wave: as many bags as slots and tags allow (at least one).
+        let start = next;
+        let mut tags_used = 0;
+        while next < sc.bags.len() && next - start < NUM_BAGS {
+            let b = &sc.bags[next];
+            assert!(b.lines >= 1 && b.lines <= MAX_ROW_LINES, "bag lines out of range");
+            let need = b.rows.len() * b.lines;
+            if need > NUM_TAGS {
+                return Err(SimError::Check(format!("bag {next}: {need} tags exceed the port's {NUM_TAGS}")));
+            }
+            if tags_used + need > NUM_TAGS {
+                break;
+            }
+            tags_used += need;
+            next += 1;
+        }
+        let t0 = port.now();
+        let mut cmds = Vec::new();
+        let mut resp: Vec<(u16, bool, [u8; 64], (usize, usize, usize))> = Vec::new();
+        let mut order: Vec<Vec<(u16, bool, [u8; 64], (usize, usize, usize))>> = Vec::new();
+        let mut tag = 0u16;
+        for (slot, bi) in (start..next).enumerate() {
+            let b = &sc.bags[bi];
+            cmds.push((t0, Command::BagOpen { bag: slot as u8, rows: b.rows.len() as u16, lines: b.lines as u8 }));
+            let mut bag_resp = Vec::new();
+            for (r, row) in b.rows.iter().enumerate() {
+                cmds.push((t0, Command::RowMap { bag: slot as u8, tag }));
+                for l in 0..b.lines {
+                    let mut data = [0u8; 64];
+                    for i in 0..16 {
+                        data[4 * i..4 * i + 4].copy_from_slice(&row[l * 16 + i].to_le_bytes());
+                    }
+                    bag_resp.push((tag + l as u16, b.poisoned[r], data, (bi, r, l)));
+                }
+                tag += b.lines as u16;
+            }
+            order.push(bag_resp);
+        }
+        for o in order {
+            resp.extend(o);
+        }
+        if sc.out_of_order {
+            rng.shuffle(&mut resp);
+        }
+        // Responses are offered once every command of the wave has been taken.
+        let mut when = t0 + cmds.len() as u64;
+        first_flit.get_or_insert(when);
+        out.order.extend(resp.iter().map(|r| r.3));
+        let mut avail: VecDeque<Message> = resp
+            .into_iter()
+            .map(|(tag, poison, data, _)| Message::S2mDrs(S2mDrs::mem_data(tag, poison), Box::new(data)))
+            .collect();
+        let mut flits: Vec<(u64, Flit)> = Vec::new();
+        while let Some(f) = packer.next_flit(&mut avail) {
+            if sc.gap_chance > 0.0 && rng.chance(sc.gap_chance) {
+                when += 1;
+            }
+            flits.push((when, f));
+            when += 1;
+        }
+        if !avail.is_empty() {
+            return Err(SimError::Check("packer refused a message".into()));
+        }
+        port.push_cmds(&cmds);
+        port.push_flits(&flits);
+        port.drain(10_000_000)?;
+        let slots: Vec<usize> = (start..next).collect();
+        for r in port.take_results() {
+            let bi = *slots.get(r.bag as usize).ok_or_else(|| SimError::Check(format!("result for unused slot {}", r.bag)))?;
+            let lines = sc.bags[bi].lines;
+            let s = &mut out.sums[bi];
+            if s.0.is_empty() {
+                s.0 = vec![0; lines * 16];
+            }
+            s.0[r.line as usize * 16..r.line as usize * 16 + 16].copy_from_slice(&r.data);
+            s.1 = r.poison;
+            last_result = last_result.max(r.cycle);
+            out.results.push(r);
+        }
+        out.arrivals.extend(port.take_arrivals());
+    }
+    let c = port.counters();
+    out.flits = c.flits;
+    out.lines = c.lines;
+    out.cycles = last_result + 1 - first_flit.unwrap_or(0);
+    out.flit_stall_cycles = c.flit_stall_cycles;
+    out.crc_errors = c.crc_errors;
+    out.proto_errors = c.proto_errors;
+    out.cmd_errors = c.cmd_errors;
+    out.tag_errors = c.tag_errors;
+    port.finish();
+    Ok(out)
+}
+
+/// Compare an RTL outcome with the reference model's. `timing` also compares cycles (valid
+/// only without result back-pressure). Returns every difference found, empty when they agree.
+pub fn compare(rtl: &Outcome, model: &Outcome, timing: bool) -> Vec<String> {
+    let mut diffs = Vec::new();
+    for (i, (a, b)) in rtl.sums.iter().zip(&model.sums).enumerate() {
+        if a.1 != b.1 {
+            diffs.push(format!("bag {i}: poison rtl {} model {}", a.1, b.1));
+        }
+        for (k, (x, y)) in a.0.iter().zip(&b.0).enumerate() {
+            if x != y {
+                diffs.push(format!("bag {i} lane {k}: rtl {x:#010x} model {y:#010x}"));
+                break;
+            }
+        }
+        if a.0.len() != b.0.len() {
+            diffs.push(format!("bag {i}: rtl {} lanes, model {}", a.0.len(), b.0.len()));
+        }
+    }
+    let strip = |v: &[Arrival], t: bool| -> Vec<(u64, u8, u8, u8)> {
+        v.iter().map(|a| (if t { a.cycle } else { 0 }, a.bag, a.line, a.part)).collect()
+    };
+    if strip(&rtl.arrivals, timing) != strip(&model.arrivals, timing) {
+        diffs.push(format!(
+            "accumulation order differs ({} rtl arrivals, {} model arrivals)",
+            rtl.arrivals.len(),
+            model.arrivals.len()
+        ));
+    }
+    if timing {
+        let rc: Vec<_> = rtl.results.iter().map(|r| (r.cycle, r.bag, r.line)).collect();
+        let mc: Vec<_> = model.results.iter().map(|r| (r.cycle, r.bag, r.line)).collect();
+        if rc != mc {
+            diffs.push("result cycles differ".into());
+        }
+        if rtl.cycles != model.cycles {
+            diffs.push(format!("cycles: rtl {} model {}", rtl.cycles, model.cycles));
+        }
+    }
+    for (name, a, b) in [
+        ("flits", rtl.flits, model.flits),
+        ("lines", rtl.lines, model.lines),
+        ("crc_errors", rtl.crc_errors, model.crc_errors),
+        ("proto_errors", rtl.proto_errors, model.proto_errors),
+        ("cmd_errors", rtl.cmd_errors, model.cmd_errors),
+        ("tag_errors", rtl.tag_errors, model.tag_errors),
+    ] {
+        if a != b {
+            diffs.push(format!("{name}: rtl {a} model {b}"));
+        }
+    }
+    diffs
+}
+
+/// Expected sums of every bag from the send order alone (see [`sum_in_order`]).
+pub fn expected_sums(sc: &Scenario, order: &[(usize, usize, usize)]) -> Vec<Vec<u32>> {
+    let mut per: Vec<Vec<Vec<usize>>> = sc.bags.iter().map(|b| vec![Vec::new(); b.lines]).collect();
+    for &(b, r, l) in order {
+        per[b][l].push(r);
+    }
+    sc.bags.iter().zip(&per).map(|(b, o)| sum_in_order(b, o)).collect()
+}
+
+/// The sum of one bag in the documented order, from the order its rows were sent in per line:
+/// line l's k-th row goes to partial k mod 2, both starting at +0.0; result P0 + P1. Shares no
+/// code with either backend except the binary32 add.
+pub fn sum_in_order(bag: &BagSpec, order_per_line: &[Vec<usize>]) -> Vec<u32> {
+    let mut out = vec![0u32; bag.lines * 16];
+    for l in 0..bag.lines {
+        let mut p = [[0u32; 16]; 2];
+        for (k, &r) in order_per_line[l].iter().enumerate() {
+            for i in 0..16 {
+                p[k % 2][i] = pifs_sim::fp::add(p[k % 2][i], bag.rows[r][l * 16 + i]);
+            }
+        }
+        for i in 0..16 {
+            out[l * 16 + i] = pifs_sim::fp::add(p[0][i], p[1][i]);
+        }
+    }
+    out
+}
+
+/// FNV-1a over 32-bit words: a stable digest of sums for snapshots.
+pub fn digest(words: impl IntoIterator<Item = u32>) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for w in words {
+        for b in w.to_le_bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}

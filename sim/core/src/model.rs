@@ -54,6 +54,7 @@ pub struct ModelPort {
     arrivals: VecDeque<Arrival>,
     counters: PortCounters,
     last_result: u64,
+    last_flit: Option<u64>,
 }
 
 impl Default for ModelPort {
@@ -79,6 +80,7 @@ impl ModelPort {
             arrivals: VecDeque::new(),
             counters: PortCounters::default(),
             last_result: 0,
+            last_flit: None,
         }
     }
 
@@ -207,8 +209,12 @@ impl ModelPort {
         }
     }
 
-    fn idle(&self) -> bool {
-        self.cmds.is_empty() && self.flits.is_empty() && self.complete.is_empty()
+    /// The next cycle in which something happens (a command or flit accepted, a reduce issue).
+    fn next_event(&self) -> Option<u64> {
+        let nf = self.flits.front().map(|(nb, _)| (*nb).max(self.flit_free));
+        let nc = self.cmds.front().map(|(nb, _)| (*nb).max(self.cmd_free));
+        let nr = self.complete.iter().map(|c| c.0).min().map(|v| v.max(self.red_free));
+        [nf, nc, nr].into_iter().flatten().min()
     }
 }
 
@@ -258,6 +264,7 @@ impl PortAccumulator for ModelPort {
                 self.reduce_to(f + INGRESS_LATENCY);
                 let (_, flit) = self.flits.pop_front().unwrap();
                 self.flit_free = f + 1;
+                self.last_flit = Some(f);
                 self.flit(f, &flit);
             } else {
                 break;
@@ -270,14 +277,18 @@ impl PortAccumulator for ModelPort {
 
     fn drain(&mut self, max_cycles: u64) -> Result<(), SimError> {
         let limit = self.now + max_cycles;
-        while !self.idle() {
-            if self.now >= limit {
+        // Step from event to event, so that `now` ends where the RTL first sees the port idle.
+        while let Some(next) = self.next_event() {
+            if next >= limit {
                 return Err(SimError::Deadlock(max_cycles));
             }
-            let step = self.now + 1024;
-            self.run_to(step.min(limit));
+            self.run_to(next + 1);
         }
-        let end = (self.last_result + 1).max(self.now);
+        if self.bags.iter().any(|b| b.open && b.free_from > self.now.max(self.last_result)) {
+            return Err(SimError::Deadlock(max_cycles));
+        }
+        // Idle once the last result has left and the last flit's line has been written back.
+        let end = (self.last_result + 1).max(self.last_flit.map_or(0, |f| f + 4)).max(self.now);
         self.run_to(end);
         Ok(())
     }
