@@ -50,7 +50,7 @@ pub struct RunConfig {
     pub res_ready_percent: u32,
     /// FST waveform of port 0 (rtl backend).
     pub wave: Option<PathBuf>,
-    /// Largest piece of a bag at one port, in rows (default: half the tags, so two pieces fit).
+    /// Largest piece of a bag at one port, in rows (default: a quarter of the tags, so four pieces overlap).
     pub piece_rows: Option<usize>,
     /// Name of the workload, for the stats.
     pub workload: String,
@@ -130,7 +130,7 @@ pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutpu
     }
     let piece_rows = cfg
         .piece_rows
-        .unwrap_or(NUM_TAGS / row_lines / 2)
+        .unwrap_or(NUM_TAGS / row_lines / 4)
         .clamp(1, (NUM_TAGS / row_lines).min(MAX_BAG_ROWS));
 
     // Split every bag over the ports, in bag order.
@@ -235,7 +235,7 @@ fn drive_port(
     let flight = t.cycles(t.link_flight_ns);
     let mut dev = MemDevice::new(latency, t.cycles(t.device_jitter_ns), seed ^ 0xDE71CE);
     let mut m2s = M2sPacker::new(seed ^ 0x3253);
-    let step = (latency + flight).clamp(1, 256);
+    let step = (latency + flight).clamp(1, 32);
 
     let mut slot_piece: [Option<usize>; NUM_BAGS] = [None; NUM_BAGS];
     let mut tag_used = [false; NUM_TAGS];
