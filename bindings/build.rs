@@ -27,10 +27,16 @@ fn main() {
     let mut sources = list(&rtl, "sv");
     // The package must come first.
     sources.sort_by_key(|p| (!p.ends_with("pifs_pkg.sv"), p.clone()));
-    for p in sources.iter().chain(list(&manifest.join("cpp"), "cpp").iter()) {
+    for p in sources
+        .iter()
+        .chain(list(&manifest.join("cpp"), "cpp").iter())
+    {
         println!("cargo:rerun-if-changed={}", p.display());
     }
-    println!("cargo:rerun-if-changed={}", manifest.join("cpp/port_sim.h").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        manifest.join("cpp/port_sim.h").display()
+    );
     println!("cargo:rerun-if-changed={}", rtl.display());
     println!("cargo:rerun-if-changed=src/lib.rs");
 
@@ -44,16 +50,34 @@ fn main() {
     let _ = std::fs::remove_dir_all(&mdir);
     let jobs = std::env::var("NUM_JOBS").unwrap_or_else(|_| "2".into());
     let mut cmd = Command::new(&verilator);
-    cmd.args(["--cc", "--build", "-j", &jobs, "--top-module", TOP, "--prefix", PREFIX]);
+    cmd.args([
+        "--cc",
+        "--build",
+        "-j",
+        &jobs,
+        "--top-module",
+        TOP,
+        "--prefix",
+        PREFIX,
+    ]);
     cmd.arg("-Mdir").arg(&mdir);
-    cmd.args(["--assert", "--trace-fst", "-Wno-fatal", "-O3", "--x-assign", "fast"]);
+    cmd.args([
+        "--assert",
+        "--trace-fst",
+        "-Wno-fatal",
+        "-O3",
+        "--x-assign",
+        "fast",
+    ]);
     cmd.args(["--x-initial", "fast", "-CFLAGS", "-fPIC -O2"]);
     cmd.args(["-MAKEFLAGS", "OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2"]);
     if let Ok(extra) = std::env::var("PIFS_VERILATOR_FLAGS") {
         cmd.args(extra.split_whitespace());
     }
     cmd.args(&sources);
-    let status = cmd.status().unwrap_or_else(|e| fail(&format!("cannot run {}: {e}", verilator.display())));
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| fail(&format!("cannot run {}: {e}", verilator.display())));
     if !status.success() {
         fail("verilator failed on rtl/ (see the messages above)");
     }
@@ -97,7 +121,9 @@ fn main() {
     }
     // Some Verilator releases build the runtime library (libverilated.a) with --build, others
     // only the model: then compile the runtime files the model's makefile asks for.
-    let has_runtime = archives.iter().any(|a| !a.file_name().unwrap().to_string_lossy().starts_with(PREFIX));
+    let has_runtime = archives
+        .iter()
+        .any(|a| !a.file_name().unwrap().to_string_lossy().starts_with(PREFIX));
     if !has_runtime {
         let globals = make_list(&mdir, &["VM_GLOBAL_FAST", "VM_GLOBAL_SLOW"]);
         if globals.is_empty() {
@@ -160,7 +186,9 @@ fn check_version(version: &str) {
     let mut it = v.split('.').map(|s| s.parse::<u32>().unwrap_or(0));
     let found = (it.next().unwrap_or(0), it.next().unwrap_or(0));
     if found < MIN_VERSION {
-        fail(&format!("Verilator {v} is too old: 5.006 or newer is needed"));
+        fail(&format!(
+            "Verilator {v} is too old: 5.006 or newer is needed"
+        ));
     }
 }
 
@@ -176,11 +204,16 @@ fn make_vars(mdir: &Path) -> Vec<(String, String)> {
                 (Some(k), Some(v)) => (k.trim(), v.trim()),
                 _ => continue,
             };
-            let wanted = ["VM_TRACE", "VM_TRACE_FST", "VM_TRACE_VCD", "VM_COVERAGE", "VM_SC"];
-            if wanted.contains(&k) && v.chars().all(|c| c.is_ascii_digit()) && !v.is_empty() {
-                if !vars.iter().any(|(kk, _): &(String, String)| kk == k) {
-                    vars.push((k.to_string(), v.to_string()));
-                }
+            let wanted = [
+                "VM_TRACE",
+                "VM_TRACE_FST",
+                "VM_TRACE_VCD",
+                "VM_COVERAGE",
+                "VM_SC",
+            ];
+            let numeric = !v.is_empty() && v.chars().all(|c| c.is_ascii_digit());
+            if wanted.contains(&k) && numeric && !vars.iter().any(|(kk, _)| kk == k) {
+                vars.push((k.to_string(), v.to_string()));
             }
         }
     }

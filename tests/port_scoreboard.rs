@@ -59,8 +59,18 @@ fn random_scenario(seed: u64, kind: Values) -> Scenario {
 fn assert_sums_follow_send_order(sc: &Scenario, out: &Outcome, seed: u64) {
     let want = expected_sums(sc, &out.order);
     for (i, (bag, w)) in sc.bags.iter().zip(&want).enumerate() {
-        assert_eq!(&out.sums[i].0, w, "seed {seed}: bag {i} ({} rows x {} lines)", bag.rows.len(), bag.lines);
-        assert_eq!(out.sums[i].1, bag.poisoned.iter().any(|&p| p), "seed {seed}: bag {i} poison");
+        assert_eq!(
+            &out.sums[i].0,
+            w,
+            "seed {seed}: bag {i} ({} rows x {} lines)",
+            bag.rows.len(),
+            bag.lines
+        );
+        assert_eq!(
+            out.sums[i].1,
+            bag.poisoned.iter().any(|&p| p),
+            "seed {seed}: bag {i} poison"
+        );
     }
 }
 
@@ -73,7 +83,11 @@ fn random_workloads_rtl_equals_model_bit_and_cycle_exact() {
         let diffs = compare(&r, &m, true);
         assert!(diffs.is_empty(), "seed {seed}: {diffs:#?}");
         assert_sums_follow_send_order(&sc, &r, seed);
-        assert_eq!(r.crc_errors + r.proto_errors + r.cmd_errors + r.tag_errors, 0, "seed {seed}");
+        assert_eq!(
+            r.crc_errors + r.proto_errors + r.cmd_errors + r.tag_errors,
+            0,
+            "seed {seed}"
+        );
     }
 }
 
@@ -88,7 +102,11 @@ fn back_pressure_loses_and_duplicates_nothing() {
         assert!(diffs.is_empty(), "seed {seed}: {diffs:#?}");
         assert_sums_follow_send_order(&sc, &r, seed);
         let expected_lines: usize = sc.bags.iter().map(|b| b.lines).sum();
-        assert_eq!(r.results.len(), expected_lines, "seed {seed}: one result line per bag line");
+        assert_eq!(
+            r.results.len(),
+            expected_lines,
+            "seed {seed}: one result line per bag line"
+        );
     }
 }
 
@@ -99,15 +117,26 @@ fn adder_matches_host_ieee_on_raw_bit_patterns() {
     for seed in seeds(200..204) {
         eprintln!("raw_bits: seed {seed}");
         let mut rng = Rng::new(seed);
-        let bags: Vec<BagSpec> = (0..120).map(|_| random_bag(&mut rng, 2, 1, Values::RawBits, 0.0)).collect();
-        let sc = Scenario { bags, seed, out_of_order: false, gap_chance: 0.0, res_ready_percent: 100 };
+        let bags: Vec<BagSpec> = (0..120)
+            .map(|_| random_bag(&mut rng, 2, 1, Values::RawBits, 0.0))
+            .collect();
+        let sc = Scenario {
+            bags,
+            seed,
+            out_of_order: false,
+            gap_chance: 0.0,
+            res_ready_percent: 100,
+        };
         let mut rtl = RtlPort::new(seed, None).unwrap();
         let r = drive(&mut rtl, &sc).unwrap();
         for (i, b) in sc.bags.iter().enumerate() {
             for lane in 0..16 {
                 let (a, c) = (b.rows[0][lane], b.rows[1][lane]);
                 let want = pifs_sim::fp::add(pifs_sim::fp::add(0, a), pifs_sim::fp::add(0, c));
-                assert_eq!(r.sums[i].0[lane], want, "seed {seed}: {a:#010x} + {c:#010x}");
+                assert_eq!(
+                    r.sums[i].0[lane], want,
+                    "seed {seed}: {a:#010x} + {c:#010x}"
+                );
             }
         }
     }
@@ -123,11 +152,18 @@ fn sums_are_within_the_float64_bound() {
         for (i, b) in sc.bags.iter().enumerate() {
             for k in 0..b.lines * 16 {
                 let exact: f64 = b.rows.iter().map(|row| f32::from_bits(row[k]) as f64).sum();
-                let abs: f64 = b.rows.iter().map(|row| (f32::from_bits(row[k]) as f64).abs()).sum();
+                let abs: f64 = b
+                    .rows
+                    .iter()
+                    .map(|row| (f32::from_bits(row[k]) as f64).abs())
+                    .sum();
                 let n = b.rows.len().max(1) as f64;
                 let bound = (n - 1.0) * f64::powi(2.0, -24) * abs;
                 let got = f32::from_bits(r.sums[i].0[k]) as f64;
-                assert!((got - exact).abs() <= bound, "seed {seed}: bag {i} lane {k}: {got} vs {exact} (bound {bound})");
+                assert!(
+                    (got - exact).abs() <= bound,
+                    "seed {seed}: bag {i} lane {k}: {got} vs {exact} (bound {bound})"
+                );
             }
         }
     }
@@ -136,7 +172,11 @@ fn sums_are_within_the_float64_bound() {
 #[test]
 fn empty_bag_sums_to_positive_zero() {
     let sc = Scenario {
-        bags: vec![BagSpec { lines: 3, rows: vec![], poisoned: vec![] }],
+        bags: vec![BagSpec {
+            lines: 3,
+            rows: vec![],
+            poisoned: vec![],
+        }],
         seed: 7,
         out_of_order: false,
         gap_chance: 0.0,
@@ -155,10 +195,19 @@ fn line_rate_back_to_back_for_every_row_size() {
         let mut rng = Rng::new(lines as u64);
         let rows = 256 / lines;
         let bags = vec![random_bag(&mut rng, rows, lines, Values::Plain, 0.0)];
-        let sc = Scenario { bags, seed: 11, out_of_order: false, gap_chance: 0.0, res_ready_percent: 100 };
+        let sc = Scenario {
+            bags,
+            seed: 11,
+            out_of_order: false,
+            gap_chance: 0.0,
+            res_ready_percent: 100,
+        };
         let mut rtl = RtlPort::new(1, None).unwrap();
         let r = drive(&mut rtl, &sc).unwrap();
-        assert_eq!(r.flit_stall_cycles, 0, "{lines} line(s) per row: the port stalled the device");
+        assert_eq!(
+            r.flit_stall_cycles, 0,
+            "{lines} line(s) per row: the port stalled the device"
+        );
         assert_eq!(r.lines as usize, rows * lines);
     }
 }

@@ -33,7 +33,10 @@ fn snap(sc: &Scenario) -> PortSnap {
         result_lines: r.results.len(),
         cycles: r.cycles,
         flit_stall_cycles: r.flit_stall_cycles,
-        cycles_per_flit: format!("{:.2}", (r.flits + r.flit_stall_cycles) as f64 / r.flits as f64),
+        cycles_per_flit: format!(
+            "{:.2}",
+            (r.flits + r.flit_stall_cycles) as f64 / r.flits as f64
+        ),
         sums: digest(r.sums.iter().flat_map(|s| s.0.iter().copied())),
     }
 }
@@ -41,7 +44,9 @@ fn snap(sc: &Scenario) -> PortSnap {
 fn scenario(seed: u64, bags: usize, rows: usize, lines: usize, ooo: bool) -> Scenario {
     let mut rng = Rng::new(seed);
     Scenario {
-        bags: (0..bags).map(|_| random_bag(&mut rng, rows, lines, Values::Plain, 0.0)).collect(),
+        bags: (0..bags)
+            .map(|_| random_bag(&mut rng, rows, lines, Values::Plain, 0.0))
+            .collect(),
         seed,
         out_of_order: ooo,
         gap_chance: 0.0,
@@ -71,8 +76,10 @@ fn back_to_back_rows_in_the_same_lanes() {
 
 #[test]
 fn line_rate_per_row_size() {
-    let per: Vec<(usize, PortSnap)> =
-        [1usize, 2, 3, 4, 8].iter().map(|&l| (l, snap(&scenario(5, 2, 128 / l, l, false)))).collect();
+    let per: Vec<(usize, PortSnap)> = [1usize, 2, 3, 4, 8]
+        .iter()
+        .map(|&l| (l, snap(&scenario(5, 2, 128 / l, l, false))))
+        .collect();
     insta::assert_json_snapshot!(per);
 }
 
@@ -90,13 +97,38 @@ struct RunSnap {
 #[test]
 fn rm1_batch_4() {
     let p = pifs_dlrm::RM1;
-    let trace = pifs_dlrm::generate(p.tables, p.rows, 4, p.lookups, pifs_dlrm::IndexDist::Uniform, 1).unwrap();
+    let trace = pifs_dlrm::generate(
+        p.tables,
+        p.rows,
+        4,
+        p.lookups,
+        pifs_dlrm::IndexDist::Uniform,
+        1,
+    )
+    .unwrap();
     let weights = pifs_dlrm::Weights::Synthetic { dim: p.dim };
-    let cfg = RunConfig { workload: "rm1".into(), ..RunConfig::default() };
+    let cfg = RunConfig {
+        workload: "rm1".into(),
+        ..RunConfig::default()
+    };
     let out = system::run(&trace, &weights, &cfg).unwrap();
-    let model = system::run(&trace, &weights, &RunConfig { backend: Backend::Model, ..cfg }).unwrap();
-    assert_eq!(out.pooled, model.pooled, "rtl and model pooled outputs differ");
-    assert_eq!(out.stats.cycles, model.stats.cycles, "rtl and model cycles differ");
+    let model = system::run(
+        &trace,
+        &weights,
+        &RunConfig {
+            backend: Backend::Model,
+            ..cfg
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        out.pooled, model.pooled,
+        "rtl and model pooled outputs differ"
+    );
+    assert_eq!(
+        out.stats.cycles, model.stats.cycles,
+        "rtl and model cycles differ"
+    );
     let s = &out.stats;
     insta::assert_json_snapshot!(RunSnap {
         cycles: s.cycles,

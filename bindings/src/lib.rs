@@ -91,7 +91,9 @@ pub struct PortSim {
 impl PortSim {
     /// Build and reset the port. `wave` names an FST file to write, if any.
     pub fn new(seed: u64, wave: Option<&std::path::Path>) -> Result<Self, String> {
-        let path = wave.map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+        let path = wave
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let inner = ffi::new_port_sim(seed, &path).map_err(|e| e.what().to_string())?;
         Ok(PortSim { inner })
     }

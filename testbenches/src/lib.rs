@@ -59,9 +59,20 @@ pub fn value(rng: &mut Rng, kind: Values) -> u32 {
                 return plain(rng);
             }
             const SPECIAL: [u32; 14] = [
-                0x0000_0000, 0x8000_0000, 0x0000_0001, 0x8000_0001, 0x007F_FFFF, 0x807F_FFFF,
-                0x0080_0000, 0x7F7F_FFFF, 0xFF7F_FFFF, 0x7F80_0000, 0xFF80_0000, 0x7FC0_0000,
-                0x7F80_0001, 0xFFC1_2345,
+                0x0000_0000,
+                0x8000_0000,
+                0x0000_0001,
+                0x8000_0001,
+                0x007F_FFFF,
+                0x807F_FFFF,
+                0x0080_0000,
+                0x7F7F_FFFF,
+                0xFF7F_FFFF,
+                0x7F80_0000,
+                0xFF80_0000,
+                0x7FC0_0000,
+                0x7F80_0001,
+                0xFFC1_2345,
             ];
             SPECIAL[rng.below(SPECIAL.len() as u64) as usize]
         }
@@ -69,10 +80,18 @@ pub fn value(rng: &mut Rng, kind: Values) -> u32 {
 }
 
 /// A bag of `rows` rows of `lines` lines with values of `kind`.
-pub fn random_bag(rng: &mut Rng, rows: usize, lines: usize, kind: Values, poison_chance: f64) -> BagSpec {
+pub fn random_bag(
+    rng: &mut Rng,
+    rows: usize,
+    lines: usize,
+    kind: Values,
+    poison_chance: f64,
+) -> BagSpec {
     BagSpec {
         lines,
-        rows: (0..rows).map(|_| (0..lines * 16).map(|_| value(rng, kind)).collect()).collect(),
+        rows: (0..rows)
+            .map(|_| (0..lines * 16).map(|_| value(rng, kind)).collect())
+            .collect(),
         poisoned: (0..rows).map(|_| rng.chance(poison_chance)).collect(),
     }
 }
@@ -99,12 +118,18 @@ pub struct Outcome {
     pub tag_errors: u64,
 }
 
+/// One MemData response to send: tag, poison, data, and (scenario bag, row, line).
+type Response = (u16, bool, [u8; 64], (usize, usize, usize));
+
 /// Play `sc` into `port`.
 pub fn drive(port: &mut dyn PortAccumulator, sc: &Scenario) -> Result<Outcome, SimError> {
     let mut rng = Rng::new(sc.seed);
     let mut packer = S2mPacker::new(rng.next_u64());
     port.set_res_ready_percent(sc.res_ready_percent);
-    let mut out = Outcome { sums: vec![(Vec::new(), false); sc.bags.len()], ..Default::default() };
+    let mut out = Outcome {
+        sums: vec![(Vec::new(), false); sc.bags.len()],
+        ..Default::default()
+    };
     let mut first_flit: Option<u64> = None;
     let mut last_result = 0u64;
     let mut next = 0;
@@ -114,10 +139,15 @@ pub fn drive(port: &mut dyn PortAccumulator, sc: &Scenario) -> Result<Outcome, S
         let mut tags_used = 0;
         while next < sc.bags.len() && next - start < NUM_BAGS {
             let b = &sc.bags[next];
-            assert!(b.lines >= 1 && b.lines <= MAX_ROW_LINES, "bag lines out of range");
+            assert!(
+                b.lines >= 1 && b.lines <= MAX_ROW_LINES,
+                "bag lines out of range"
+            );
             let need = b.rows.len() * b.lines;
             if need > NUM_TAGS {
-                return Err(SimError::Check(format!("bag {next}: {need} tags exceed the port's {NUM_TAGS}")));
+                return Err(SimError::Check(format!(
+                    "bag {next}: {need} tags exceed the port's {NUM_TAGS}"
+                )));
             }
             if tags_used + need > NUM_TAGS {
                 break;
@@ -127,15 +157,28 @@ pub fn drive(port: &mut dyn PortAccumulator, sc: &Scenario) -> Result<Outcome, S
         }
         let t0 = port.now();
         let mut cmds = Vec::new();
-        let mut resp: Vec<(u16, bool, [u8; 64], (usize, usize, usize))> = Vec::new();
-        let mut order: Vec<Vec<(u16, bool, [u8; 64], (usize, usize, usize))>> = Vec::new();
+        let mut resp: Vec<Response> = Vec::new();
+        let mut order: Vec<Vec<Response>> = Vec::new();
         let mut tag = 0u16;
         for (slot, bi) in (start..next).enumerate() {
             let b = &sc.bags[bi];
-            cmds.push((t0, Command::BagOpen { bag: slot as u8, rows: b.rows.len() as u16, lines: b.lines as u8 }));
+            cmds.push((
+                t0,
+                Command::BagOpen {
+                    bag: slot as u8,
+                    rows: b.rows.len() as u16,
+                    lines: b.lines as u8,
+                },
+            ));
             let mut bag_resp = Vec::new();
             for (r, row) in b.rows.iter().enumerate() {
-                cmds.push((t0, Command::RowMap { bag: slot as u8, tag }));
+                cmds.push((
+                    t0,
+                    Command::RowMap {
+                        bag: slot as u8,
+                        tag,
+                    },
+                ));
                 for l in 0..b.lines {
                     let mut data = [0u8; 64];
                     for i in 0..16 {
@@ -159,7 +202,9 @@ pub fn drive(port: &mut dyn PortAccumulator, sc: &Scenario) -> Result<Outcome, S
         out.order.extend(resp.iter().map(|r| r.3));
         let mut avail: VecDeque<Message> = resp
             .into_iter()
-            .map(|(tag, poison, data, _)| Message::S2mDrs(S2mDrs::mem_data(tag, poison), Box::new(data)))
+            .map(|(tag, poison, data, _)| {
+                Message::S2mDrs(S2mDrs::mem_data(tag, poison), Box::new(data))
+            })
             .collect();
         let mut flits: Vec<(u64, Flit)> = Vec::new();
         while let Some(f) = packer.next_flit(&mut avail) {
@@ -177,7 +222,9 @@ pub fn drive(port: &mut dyn PortAccumulator, sc: &Scenario) -> Result<Outcome, S
         port.drain(10_000_000)?;
         let slots: Vec<usize> = (start..next).collect();
         for r in port.take_results() {
-            let bi = *slots.get(r.bag as usize).ok_or_else(|| SimError::Check(format!("result for unused slot {}", r.bag)))?;
+            let bi = *slots
+                .get(r.bag as usize)
+                .ok_or_else(|| SimError::Check(format!("result for unused slot {}", r.bag)))?;
             let lines = sc.bags[bi].lines;
             let s = &mut out.sums[bi];
             if s.0.is_empty() {
@@ -218,11 +265,17 @@ pub fn compare(rtl: &Outcome, model: &Outcome, timing: bool) -> Vec<String> {
             }
         }
         if a.0.len() != b.0.len() {
-            diffs.push(format!("bag {i}: rtl {} lanes, model {}", a.0.len(), b.0.len()));
+            diffs.push(format!(
+                "bag {i}: rtl {} lanes, model {}",
+                a.0.len(),
+                b.0.len()
+            ));
         }
     }
     let strip = |v: &[Arrival], t: bool| -> Vec<(u64, u8, u8, u8)> {
-        v.iter().map(|a| (if t { a.cycle } else { 0 }, a.bag, a.line, a.part)).collect()
+        v.iter()
+            .map(|a| (if t { a.cycle } else { 0 }, a.bag, a.line, a.part))
+            .collect()
     };
     if strip(&rtl.arrivals, timing) != strip(&model.arrivals, timing) {
         diffs.push(format!(
@@ -232,8 +285,16 @@ pub fn compare(rtl: &Outcome, model: &Outcome, timing: bool) -> Vec<String> {
         ));
     }
     if timing {
-        let rc: Vec<_> = rtl.results.iter().map(|r| (r.cycle, r.bag, r.line)).collect();
-        let mc: Vec<_> = model.results.iter().map(|r| (r.cycle, r.bag, r.line)).collect();
+        let rc: Vec<_> = rtl
+            .results
+            .iter()
+            .map(|r| (r.cycle, r.bag, r.line))
+            .collect();
+        let mc: Vec<_> = model
+            .results
+            .iter()
+            .map(|r| (r.cycle, r.bag, r.line))
+            .collect();
         if rc != mc {
             diffs.push("result cycles differ".into());
         }
@@ -262,7 +323,11 @@ pub fn expected_sums(sc: &Scenario, order: &[(usize, usize, usize)]) -> Vec<Vec<
     for &(b, r, l) in order {
         per[b][l].push(r);
     }
-    sc.bags.iter().zip(&per).map(|(b, o)| sum_in_order(b, o)).collect()
+    sc.bags
+        .iter()
+        .zip(&per)
+        .map(|(b, o)| sum_in_order(b, o))
+        .collect()
 }
 
 /// The sum of one bag in the documented order, from the order its rows were sent in per line:
@@ -273,8 +338,8 @@ pub fn sum_in_order(bag: &BagSpec, order_per_line: &[Vec<usize>]) -> Vec<u32> {
     for l in 0..bag.lines {
         let mut p = [[0u32; 16]; 2];
         for (k, &r) in order_per_line[l].iter().enumerate() {
-            for i in 0..16 {
-                p[k % 2][i] = pifs_sim::fp::add(p[k % 2][i], bag.rows[r][l * 16 + i]);
+            for (i, acc) in p[k % 2].iter_mut().enumerate() {
+                *acc = pifs_sim::fp::add(*acc, bag.rows[r][l * 16 + i]);
             }
         }
         for i in 0..16 {

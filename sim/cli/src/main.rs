@@ -17,7 +17,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 #[derive(Parser)]
-#[command(name = "pifs", version, about = "PIFS-Rec switch-port co-simulation workbench")]
+#[command(
+    name = "pifs",
+    version,
+    about = "PIFS-Rec switch-port co-simulation workbench"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -26,7 +30,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run an embedding workload through the switch ports and pool it.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// CXL.mem flit tools.
     Flit {
         #[command(subcommand)]
@@ -151,8 +155,10 @@ fn main() -> ExitCode {
         }
     };
     let res = match cli.cmd {
-        Cmd::Run(a) => run(a),
-        Cmd::Flit { cmd: FlitCmd::Decode(a) } => decode(a),
+        Cmd::Run(a) => run(*a),
+        Cmd::Flit {
+            cmd: FlitCmd::Decode(a),
+        } => decode(a),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
@@ -173,7 +179,9 @@ fn run(a: RunArgs) -> Result<(), Failure> {
     if let Some(l) = a.device_latency_ns {
         timing.device_latency_ns = l;
     }
-    timing.validate().map_err(|e| bad_input(anyhow!("--device-latency-ns: {e}")))?;
+    timing
+        .validate()
+        .map_err(|e| bad_input(anyhow!("--device-latency-ns: {e}")))?;
     if a.ports == 0 || a.ports > 64 {
         return Err(bad_input(anyhow!("--ports {}: must be 1..=64", a.ports)));
     }
@@ -225,23 +233,44 @@ fn run(a: RunArgs) -> Result<(), Failure> {
             doc["check"] = serde_json::to_value(b).map_err(|e| bad_input(anyhow!(e)))?;
         }
         let text = serde_json::to_string_pretty(&doc).map_err(|e| bad_input(anyhow!(e)))?;
-        write_atomically(p, |tmp| std::fs::write(tmp, &text).map_err(|e| anyhow!(e))).map_err(bad_input)?;
+        write_atomically(p, |tmp| std::fs::write(tmp, &text).map_err(|e| anyhow!(e)))
+            .map_err(bad_input)?;
     }
 
     let s = &out.stats;
-    println!("workload   {name}: {} tables x batch {}, dim {} ({} line(s) per row)", s.config.tables, s.config.batch, s.config.dim, s.config.row_lines);
+    println!(
+        "workload   {name}: {} tables x batch {}, dim {} ({} line(s) per row)",
+        s.config.tables, s.config.batch, s.config.dim, s.config.row_lines
+    );
     println!(
         "backend    {}{}",
         s.backend,
-        s.verilator.as_ref().map(|v| format!(" ({v})")).unwrap_or_default()
+        s.verilator
+            .as_ref()
+            .map(|v| format!(" ({v})"))
+            .unwrap_or_default()
     );
-    println!("bags       {}   lookups {}   lines {}", s.bags, s.lookups, s.lines);
-    println!("cycles     {}   ({:.3} us at {} GHz)", s.cycles, s.time_ns / 1000.0, s.config.timing.clock_ghz);
+    println!(
+        "bags       {}   lookups {}   lines {}",
+        s.bags, s.lookups, s.lines
+    );
+    println!(
+        "cycles     {}   ({:.3} us at {} GHz)",
+        s.cycles,
+        s.time_ns / 1000.0,
+        s.config.timing.clock_ghz
+    );
     println!("port  pieces  lookups  s2m_flits  util   results  last_cycle");
     for p in &s.ports {
         println!(
             "{:<5} {:<7} {:<8} {:<10} {:<6.3} {:<8} {}",
-            p.port, p.bags, p.lookups, p.s2m_flits, p.utilisation, p.result_lines, p.last_result_cycle
+            p.port,
+            p.bags,
+            p.lookups,
+            p.s2m_flits,
+            p.utilisation,
+            p.result_lines,
+            p.last_result_cycle
         );
     }
     println!("wall       {wall:.2} s");
@@ -266,7 +295,10 @@ fn run(a: RunArgs) -> Result<(), Failure> {
 }
 
 /// Write through a temporary file and rename, so an interrupted run never leaves a partial file.
-fn write_atomically(path: &Path, f: impl FnOnce(&Path) -> anyhow::Result<()>) -> anyhow::Result<()> {
+fn write_atomically(
+    path: &Path,
+    f: impl FnOnce(&Path) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".partial");
     let tmp = PathBuf::from(tmp);
@@ -291,8 +323,12 @@ fn load_workload(a: &RunArgs) -> anyhow::Result<(Trace, Weights, String)> {
                 w
             }
             None => {
-                let rows = a.rows.ok_or_else(|| anyhow!("--trace without --weights needs --rows (rows per table)"))?;
-                let dim = a.dim.ok_or_else(|| anyhow!("--trace without --weights needs --dim"))?;
+                let rows = a.rows.ok_or_else(|| {
+                    anyhow!("--trace without --weights needs --rows (rows per table)")
+                })?;
+                let dim = a
+                    .dim
+                    .ok_or_else(|| anyhow!("--trace without --weights needs --dim"))?;
                 if dim == 0 {
                     return Err(anyhow!("--dim 0: must be at least 1"));
                 }
@@ -300,7 +336,10 @@ fn load_workload(a: &RunArgs) -> anyhow::Result<(Trace, Weights, String)> {
                 Weights::Synthetic { dim }
             }
         };
-        let name = tp.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = tp
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         return Ok((trace, weights, name));
     }
     let Some(m) = &a.model else {
@@ -319,7 +358,8 @@ fn load_workload(a: &RunArgs) -> anyhow::Result<(Trace, Weights, String)> {
         DistArg::Uniform => IndexDist::Uniform,
         DistArg::Zipf => IndexDist::Zipf { alpha: a.alpha },
     };
-    let trace = pifs_dlrm::generate(p.tables, p.rows, a.batch, p.lookups, dist, a.seed).map_err(|e| anyhow!(e))?;
+    let trace = pifs_dlrm::generate(p.tables, p.rows, a.batch, p.lookups, dist, a.seed)
+        .map_err(|e| anyhow!(e))?;
     let weights = match weights {
         Some(w) => {
             w.check_trace(&trace, m).map_err(|e| anyhow!(e))?;
@@ -342,8 +382,10 @@ fn decode(a: DecodeArgs) -> Result<(), Failure> {
             .map_err(|e| bad_input(anyhow!("<stdin>: cannot read: {e}")))?;
         ("<stdin>".to_string(), s)
     } else {
-        let s = std::fs::read(&a.file).map_err(|e| bad_input(anyhow!("{}: cannot read: {e}", a.file)))?;
-        let s = String::from_utf8(s).map_err(|_| bad_input(anyhow!("{}: not text (invalid UTF-8)", a.file)))?;
+        let s = std::fs::read(&a.file)
+            .map_err(|e| bad_input(anyhow!("{}: cannot read: {e}", a.file)))?;
+        let s = String::from_utf8(s)
+            .map_err(|_| bad_input(anyhow!("{}: not text (invalid UTF-8)", a.file)))?;
         (a.file.clone(), s)
     };
     let mut flits = Vec::new();
@@ -357,9 +399,17 @@ fn decode(a: DecodeArgs) -> Result<(), Failure> {
     }
     let report = decode_stream(a.dir, &flits);
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report).map_err(|e| bad_input(anyhow!(e)))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| bad_input(anyhow!(e)))?
+        );
     } else {
-        println!("flits {}   crc_errors {}   messages {}", report.flits, report.crc_errors, report.messages.len());
+        println!(
+            "flits {}   crc_errors {}   messages {}",
+            report.flits,
+            report.crc_errors,
+            report.messages.len()
+        );
         for m in &report.messages {
             println!("{}", serde_json::to_string(m).unwrap_or_default());
         }

@@ -27,11 +27,17 @@ impl BoundReport {
 
 /// Compare `pooled` (binary32 bits, same layout as `reference.sum`) with the reference.
 pub fn check_bound(pooled: &[u32], reference: &PooledF64) -> BoundReport {
-    let mut r = BoundReport { elements: pooled.len(), ..Default::default() };
+    let mut r = BoundReport {
+        elements: pooled.len(),
+        ..Default::default()
+    };
     for (i, &bits) in pooled.iter().enumerate() {
         let got = f32::from_bits(bits);
         let want = reference.sum[i];
-        if !want.is_finite() || want.abs() > f32::MAX as f64 || reference.abs_sum[i] > f32::MAX as f64 {
+        if !want.is_finite()
+            || want.abs() > f32::MAX as f64
+            || reference.abs_sum[i] > f32::MAX as f64
+        {
             r.skipped += 1;
             continue;
         }

@@ -19,7 +19,9 @@ impl Command {
             Command::BagOpen { bag, rows, lines } => {
                 OP_BAG_OPEN << 60 | (bag as u64) << 48 | (rows as u64) << 16 | (lines as u64 & 0xF)
             }
-            Command::RowMap { bag, tag } => OP_ROW_MAP << 60 | (bag as u64) << 48 | (tag as u64) << 32,
+            Command::RowMap { bag, tag } => {
+                OP_ROW_MAP << 60 | (bag as u64) << 48 | (tag as u64) << 32
+            }
         }
     }
 
@@ -31,10 +33,15 @@ impl Command {
         }
         let bag = (w >> 48) as u8;
         match w >> 60 {
-            OP_BAG_OPEN if (w >> 32) & 0xFFFF == 0 => {
-                Some(Command::BagOpen { bag, rows: (w >> 16) as u16, lines: (w & 0xF) as u8 })
-            }
-            OP_ROW_MAP if w & 0xFFFF_FFFF == 0 => Some(Command::RowMap { bag, tag: (w >> 32) as u16 }),
+            OP_BAG_OPEN if (w >> 32) & 0xFFFF == 0 => Some(Command::BagOpen {
+                bag,
+                rows: (w >> 16) as u16,
+                lines: (w & 0xF) as u8,
+            }),
+            OP_ROW_MAP if w & 0xFFFF_FFFF == 0 => Some(Command::RowMap {
+                bag,
+                tag: (w >> 32) as u16,
+            }),
             _ => None,
         }
     }
@@ -46,14 +53,30 @@ mod tests {
 
     #[test]
     fn fields_sit_where_the_rtl_reads_them() {
-        let w = Command::BagOpen { bag: 0xAB, rows: 0x1234, lines: 5 }.encode();
+        let w = Command::BagOpen {
+            bag: 0xAB,
+            rows: 0x1234,
+            lines: 5,
+        }
+        .encode();
         assert_eq!(w >> 60, 1);
         assert_eq!((w >> 48) & 0xFF, 0xAB);
         assert_eq!((w >> 16) & 0xFFFF, 0x1234);
         assert_eq!(w & 0xF, 5);
-        let w = Command::RowMap { bag: 3, tag: 0xBEEF }.encode();
+        let w = Command::RowMap {
+            bag: 3,
+            tag: 0xBEEF,
+        }
+        .encode();
         assert_eq!(w, 0x2003_BEEF_0000_0000);
-        for c in [Command::BagOpen { bag: 1, rows: 0, lines: 8 }, Command::RowMap { bag: 9, tag: 77 }] {
+        for c in [
+            Command::BagOpen {
+                bag: 1,
+                rows: 0,
+                lines: 8,
+            },
+            Command::RowMap { bag: 9, tag: 77 },
+        ] {
             assert_eq!(Command::decode(c.encode()), Some(c));
         }
         assert_eq!(Command::decode(0x3000_0000_0000_0000), None);

@@ -58,11 +58,23 @@ impl MemDevice {
     /// An M2S flit reaching the device in cycle `at`.
     pub fn receive(&mut self, at: u64, flit: &Flit) -> Result<(), DecodeError> {
         self.counters.m2s_flits += 1;
-        let msgs = self.decoder.push(flit).inspect_err(|_| self.counters.decode_errors += 1)?;
+        let msgs = self
+            .decoder
+            .push(flit)
+            .inspect_err(|_| self.counters.decode_errors += 1)?;
         for m in msgs {
             if let Message::M2sReq(req) = m {
-                let extra = if self.jitter > 0 { self.rng.below(self.jitter + 1) } else { 0 };
-                self.pending.push(Reverse((at + self.latency + extra, self.seq, req.tag, req.addr)));
+                let extra = if self.jitter > 0 {
+                    self.rng.below(self.jitter + 1)
+                } else {
+                    0
+                };
+                self.pending.push(Reverse((
+                    at + self.latency + extra,
+                    self.seq,
+                    req.tag,
+                    req.addr,
+                )));
                 self.seq += 1;
                 self.counters.reads += 1;
             }
@@ -94,7 +106,8 @@ impl MemDevice {
                 }
                 self.pending.pop();
                 let data = Box::new(mem.line(addr));
-                self.avail.push_back(Message::S2mDrs(S2mDrs::mem_data(tag, false), data));
+                self.avail
+                    .push_back(Message::S2mDrs(S2mDrs::mem_data(tag, false), data));
             }
             if let Some(f) = self.packer.next_flit(&mut self.avail) {
                 out.push((c, f));

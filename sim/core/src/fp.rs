@@ -33,7 +33,10 @@ mod tests {
         let nz = (-0.0f32).to_bits();
         assert_eq!(add(pz, nz), pz);
         assert_eq!(add(nz, nz), nz);
-        assert_eq!(add(f32::INFINITY.to_bits(), f32::NEG_INFINITY.to_bits()), CANONICAL_NAN);
+        assert_eq!(
+            add(f32::INFINITY.to_bits(), f32::NEG_INFINITY.to_bits()),
+            CANONICAL_NAN
+        );
         assert_eq!(add(0x7FC0_1234, pz), CANONICAL_NAN);
         // Smallest subnormals add exactly (no flush to zero).
         assert_eq!(add(1, 1), 2);

@@ -170,7 +170,12 @@ impl ModelPort {
             self.complete.push((a + ACC_TO_COMPLETE, bag));
         }
         self.counters.lines += 1;
-        self.arrivals.push_back(Arrival { cycle: a, bag, line, part });
+        self.arrivals.push_back(Arrival {
+            cycle: a,
+            bag,
+            line,
+            part,
+        });
     }
 
     /// Run the reduce engine for every decision it takes before cycle `until`.
@@ -213,7 +218,12 @@ impl ModelPort {
     fn next_event(&self) -> Option<u64> {
         let nf = self.flits.front().map(|(nb, _)| (*nb).max(self.flit_free));
         let nc = self.cmds.front().map(|(nb, _)| (*nb).max(self.cmd_free));
-        let nr = self.complete.iter().map(|c| c.0).min().map(|v| v.max(self.red_free));
+        let nr = self
+            .complete
+            .iter()
+            .map(|c| c.0)
+            .min()
+            .map(|v| v.max(self.red_free));
         [nf, nc, nr].into_iter().flatten().min()
     }
 }
@@ -284,11 +294,17 @@ impl PortAccumulator for ModelPort {
             }
             self.run_to(next + 1);
         }
-        if self.bags.iter().any(|b| b.open && b.free_from > self.now.max(self.last_result)) {
+        if self
+            .bags
+            .iter()
+            .any(|b| b.open && b.free_from > self.now.max(self.last_result))
+        {
             return Err(SimError::Deadlock(max_cycles));
         }
         // Idle once the last result has left and the last flit's line has been written back.
-        let end = (self.last_result + 1).max(self.last_flit.map_or(0, |f| f + 4)).max(self.now);
+        let end = (self.last_result + 1)
+            .max(self.last_flit.map_or(0, |f| f + 4))
+            .max(self.now);
         self.run_to(end);
         Ok(())
     }

@@ -84,7 +84,10 @@ impl Timing {
     /// Check ranges; the message names the parameter.
     pub fn validate(&self) -> Result<(), String> {
         if !(self.clock_ghz > 0.0 && self.clock_ghz <= 10.0) {
-            return Err(format!("clock_ghz: {} GHz is outside 0 < f <= 10", self.clock_ghz));
+            return Err(format!(
+                "clock_ghz: {} GHz is outside 0 < f <= 10",
+                self.clock_ghz
+            ));
         }
         for (k, v) in [
             ("device_latency_ns", self.device_latency_ns),

@@ -14,7 +14,9 @@ pub struct RtlPort {
 impl RtlPort {
     /// Build and reset the model; `wave` names an FST file to write.
     pub fn new(seed: u64, wave: Option<&Path>) -> Result<Self, SimError> {
-        Ok(RtlPort { sim: PortSim::new(seed, wave).map_err(SimError::Rtl)? })
+        Ok(RtlPort {
+            sim: PortSim::new(seed, wave).map_err(SimError::Rtl)?,
+        })
     }
 }
 
@@ -29,14 +31,24 @@ impl PortAccumulator for RtlPort {
     }
 
     fn push_cmds(&mut self, cmds: &[(u64, Command)]) {
-        let v: Vec<CmdIn> =
-            cmds.iter().map(|(t, c)| CmdIn { word: c.encode(), not_before: *t }).collect();
+        let v: Vec<CmdIn> = cmds
+            .iter()
+            .map(|(t, c)| CmdIn {
+                word: c.encode(),
+                not_before: *t,
+            })
+            .collect();
         self.sim.push_cmds(&v);
     }
 
     fn push_flits(&mut self, flits: &[(u64, Flit)]) {
-        let v: Vec<FlitIn> =
-            flits.iter().map(|(t, f)| FlitIn { words: f.to_words(), not_before: *t }).collect();
+        let v: Vec<FlitIn> = flits
+            .iter()
+            .map(|(t, f)| FlitIn {
+                words: f.to_words(),
+                not_before: *t,
+            })
+            .collect();
         self.sim.push_flits(&v);
     }
 
@@ -82,7 +94,12 @@ impl PortAccumulator for RtlPort {
         self.sim
             .take_monitor()
             .into_iter()
-            .map(|m| Arrival { cycle: m.cycle, bag: m.bag, line: m.line, part: m.part })
+            .map(|m| Arrival {
+                cycle: m.cycle,
+                bag: m.bag,
+                line: m.line,
+                part: m.part,
+            })
             .collect()
     }
 

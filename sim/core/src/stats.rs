@@ -1,8 +1,8 @@
 //! The JSON stats document of a run (keys documented in the README, section "Stats").
 
+use crate::device::DeviceCounters;
 use crate::params::Timing;
 use crate::port::PortCounters;
-use crate::device::DeviceCounters;
 use serde::Serialize;
 
 /// Per-port figures.

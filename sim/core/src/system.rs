@@ -93,7 +93,10 @@ impl LineSource for Memory<'_> {
     fn line(&self, addr: u64) -> [u8; 64] {
         let t = (addr >> 40) as usize;
         let off = (addr & ((1u64 << 40) - 1)) / 64;
-        let (r, l) = (off / self.row_lines as u64, (off % self.row_lines as u64) as usize);
+        let (r, l) = (
+            off / self.row_lines as u64,
+            (off % self.row_lines as u64) as usize,
+        );
         let dim = self.weights.dim();
         let mut row = vec![0f32; dim];
         self.weights.row_into(t, r, &mut row);
@@ -108,6 +111,9 @@ impl LineSource for Memory<'_> {
     }
 }
 
+/// Summed lanes of each piece a port finished: (bag, lines * 16 lanes).
+type PieceSums = Vec<(usize, Vec<u32>)>;
+
 struct Piece {
     bag: usize,
     table: usize,
@@ -118,7 +124,10 @@ struct Piece {
 pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutput, SimError> {
     cfg.timing.validate().map_err(SimError::Check)?;
     if cfg.ports == 0 || cfg.ports > 64 {
-        return Err(SimError::Check(format!("--ports {}: must be 1..=64", cfg.ports)));
+        return Err(SimError::Check(format!(
+            "--ports {}: must be 1..=64",
+            cfg.ports
+        )));
     }
     let dim = weights.dim();
     let row_lines = dim.div_ceil(16);
@@ -144,7 +153,11 @@ pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutpu
             }
             for (p, rows) in per_port.into_iter().enumerate() {
                 for chunk in rows.chunks(piece_rows) {
-                    pieces[p].push(Piece { bag, table: t, rows: chunk.to_vec() });
+                    pieces[p].push(Piece {
+                        bag,
+                        table: t,
+                        rows: chunk.to_vec(),
+                    });
                 }
             }
         }
@@ -153,7 +166,7 @@ pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutpu
     let mem = Memory { weights, row_lines };
     let mut seeds = Rng::new(cfg.seed);
     let mut port_stats = Vec::new();
-    let mut partials: Vec<Vec<(usize, Vec<u32>)>> = Vec::new(); // per port: (bag, lanes)
+    let mut partials: Vec<PieceSums> = Vec::new();
     let mut verilator = None;
     for (p, port_pieces) in pieces.iter().enumerate() {
         let seed = seeds.next_u64();
@@ -190,7 +203,11 @@ pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutpu
         }
     }
 
-    let cycles = port_stats.iter().map(|s| s.last_result_cycle + 1).max().unwrap_or(0);
+    let cycles = port_stats
+        .iter()
+        .map(|s| s.last_result_cycle + 1)
+        .max()
+        .unwrap_or(0);
     let lookups = trace.lookups() as u64;
     let stats = Stats {
         project_version: env!("CARGO_PKG_VERSION"),
@@ -229,7 +246,7 @@ fn drive_port(
     cfg: &RunConfig,
     seed: u64,
     row_lines: usize,
-) -> Result<(Vec<(usize, Vec<u32>)>, PortStats), SimError> {
+) -> Result<(PieceSums, PortStats), SimError> {
     let t = &cfg.timing;
     let latency = t.cycles(t.device_latency_ns);
     let flight = t.cycles(t.link_flight_ns);
@@ -253,20 +270,38 @@ fn drive_port(
     while done < pieces.len() {
         // Host: open as many pieces as slots and tags allow.
         while next < pieces.len() {
-            let Some(slot) = slot_piece.iter().position(|s| s.is_none()) else { break };
+            let Some(slot) = slot_piece.iter().position(|s| s.is_none()) else {
+                break;
+            };
             let piece = &pieces[next];
-            let Some(tags) = alloc_tags(&mut tag_used, piece.rows.len(), row_lines) else { break };
+            let Some(tags) = alloc_tags(&mut tag_used, piece.rows.len(), row_lines) else {
+                break;
+            };
             let mut cmds = Vec::with_capacity(piece.rows.len() + 1);
             let k = now.max(cmd_free);
-            cmds.push((k, Command::BagOpen { bag: slot as u8, rows: piece.rows.len() as u16, lines: row_lines as u8 }));
+            cmds.push((
+                k,
+                Command::BagOpen {
+                    bag: slot as u8,
+                    rows: piece.rows.len() as u16,
+                    lines: row_lines as u8,
+                },
+            ));
             cmd_free = k + 1;
             for (&r, &tag) in piece.rows.iter().zip(&tags) {
                 let k = cmd_free;
-                cmds.push((k, Command::RowMap { bag: slot as u8, tag }));
+                cmds.push((
+                    k,
+                    Command::RowMap {
+                        bag: slot as u8,
+                        tag,
+                    },
+                ));
                 cmd_free = k + 1;
                 for l in 0..row_lines {
                     let addr = line_addr(piece.table, r, row_lines, l);
-                    m2s_queue.push_back((k + 1, Message::M2sReq(M2sReq::mem_rd(tag + l as u16, addr))));
+                    m2s_queue
+                        .push_back((k + 1, Message::M2sReq(M2sReq::mem_rd(tag + l as u16, addr))));
                 }
             }
             acc.push_cmds(&cmds);
@@ -285,8 +320,11 @@ fn drive_port(
                 m2s_avail.push_back(m2s_queue.pop_front().unwrap().1);
             }
             if let Some(f) = m2s.next_flit(&mut m2s_avail) {
-                dev.receive(c + flight, &f)
-                    .map_err(|e| SimError::Check(format!("port {p}: device could not decode an M2S flit: {e}")))?;
+                dev.receive(c + flight, &f).map_err(|e| {
+                    SimError::Check(format!(
+                        "port {p}: device could not decode an M2S flit: {e}"
+                    ))
+                })?;
             }
             host_free = c + 1;
         }
@@ -301,7 +339,10 @@ fn drive_port(
         acc.run_to(now);
         for r in acc.take_results() {
             let Some(pi) = slot_piece[r.bag as usize] else {
-                return Err(SimError::Check(format!("port {p}: result for idle bag slot {}", r.bag)));
+                return Err(SimError::Check(format!(
+                    "port {p}: result for idle bag slot {}",
+                    r.bag
+                )));
             };
             let lanes = sums[pi].get_or_insert_with(|| vec![0; row_lines * 16]);
             lanes[r.line as usize * 16..r.line as usize * 16 + 16].copy_from_slice(&r.data);
@@ -328,7 +369,9 @@ fn drive_port(
     }
     let c = acc.counters();
     if c.crc_errors + c.proto_errors + c.cmd_errors + c.tag_errors > 0 {
-        return Err(SimError::Check(format!("port {p}: errors reported by the port: {c:?}")));
+        return Err(SimError::Check(format!(
+            "port {p}: errors reported by the port: {c:?}"
+        )));
     }
     let st = PortStats {
         port: p,
@@ -337,7 +380,11 @@ fn drive_port(
         m2s_flits: dev.counters.m2s_flits,
         s2m_flits: dev.counters.s2m_flits,
         result_lines,
-        utilisation: if last_result > 0 { dev.counters.s2m_flits as f64 / (last_result + 1) as f64 } else { 0.0 },
+        utilisation: if last_result > 0 {
+            dev.counters.s2m_flits as f64 / (last_result + 1) as f64
+        } else {
+            0.0
+        },
         last_result_cycle: last_result,
         counters: c,
         device: dev.counters,
@@ -365,7 +412,9 @@ fn alloc_tags(used: &mut [bool; NUM_TAGS], rows: usize, lines: usize) -> Option<
     }
     if got.len() < rows {
         for &g in &got {
-            used[g as usize..g as usize + lines].iter_mut().for_each(|u| *u = false);
+            used[g as usize..g as usize + lines]
+                .iter_mut()
+                .for_each(|u| *u = false);
         }
         return None;
     }
