@@ -8,6 +8,7 @@
 //! command acceptance, the 3-cycle accumulate pipeline, the reduce engine's lowest-slot-first
 //! pick and its 3-cycle path to the result stream); under result back-pressure
 //! (`set_res_ready_percent` < 100) it does not model the stalls, and only sums are comparable.
+//! A flit with a bad CRC or a broken packing rule is dropped whole, as the RTL drops it.
 //! One corner is not modelled: a RowMap and a response for the same tag in the same cycle.
 
 use crate::cmd::Command;
@@ -132,9 +133,14 @@ impl ModelPort {
 
     fn flit(&mut self, f_cycle: u64, flit: &Flit) {
         self.counters.flits += 1;
+        // Like the RTL, a flit that breaks a packing rule is dropped whole: restore the decoder.
+        let saved = self.decoder.clone();
         match self.decoder.push(flit) {
             Err(DecodeError::Crc { .. }) => self.counters.crc_errors += 1,
-            Err(DecodeError::Packing(_)) => self.counters.proto_errors += 1,
+            Err(DecodeError::Packing(_)) => {
+                self.decoder = saved;
+                self.counters.proto_errors += 1;
+            }
             Ok(msgs) => {
                 for m in msgs {
                     match m {

@@ -1,0 +1,168 @@
+//! The RTL ingress (CRC check, slot unpacking, line assembly) against the Rust decoder inside the
+//! reference model, on random S2M flit streams: valid streams with every slot format and NDRs
+//! mixed in, streams with corrupted flits (CRC errors), and flits that break a packing rule.
+
+use pifs_cxl::{Flit, Message, S2mDrs, S2mNdr, S2mPacker};
+use pifs_rng::Rng;
+use pifs_sim::model::ModelPort;
+use pifs_sim::rtl::RtlPort;
+use pifs_sim::{Command, PortAccumulator};
+use std::collections::VecDeque;
+
+/// A random stream: `n` one-line rows (tags 0..n, each its own 1-row bag slot in groups of 16
+/// rows per bag) interleaved with NDRs; returns commands and flits.
+fn stream(seed: u64, rows: usize) -> (Vec<(u64, Command)>, Vec<(u64, Flit)>) {
+    let mut rng = Rng::new(seed);
+    let mut cmds = Vec::new();
+    let bags = rows.div_ceil(16);
+    for b in 0..bags {
+        let n = (rows - 16 * b).min(16);
+        cmds.push((
+            0,
+            Command::BagOpen {
+                bag: b as u8,
+                rows: n as u16,
+                lines: 1,
+            },
+        ));
+        for r in 0..n {
+            cmds.push((
+                0,
+                Command::RowMap {
+                    bag: b as u8,
+                    tag: (16 * b + r) as u16,
+                },
+            ));
+        }
+    }
+    let mut tags: Vec<u16> = (0..rows as u16).collect();
+    rng.shuffle(&mut tags);
+    let mut avail = VecDeque::new();
+    for t in tags {
+        if rng.chance(0.3) {
+            avail.push_back(Message::S2mNdr(S2mNdr::cmp(rng.below(1 << 16) as u16)));
+        }
+        let mut data = [0u8; 64];
+        for d in data.iter_mut() {
+            *d = rng.below(256) as u8;
+        }
+        avail.push_back(Message::S2mDrs(
+            S2mDrs::mem_data(t, rng.chance(0.05)),
+            Box::new(data),
+        ));
+    }
+    let mut packer = S2mPacker::new(rng.next_u64());
+    let start = cmds.len() as u64;
+    let mut flits = Vec::new();
+    while let Some(f) = packer.next_flit(&mut avail) {
+        flits.push((start + flits.len() as u64 + rng.below(2), f));
+    }
+    // Offer times must not decrease.
+    for i in 1..flits.len() {
+        flits[i].0 = flits[i].0.max(flits[i - 1].0);
+    }
+    (cmds, flits)
+}
+
+fn play(
+    cmds: &[(u64, Command)],
+    flits: &[(u64, Flit)],
+    port: &mut dyn PortAccumulator,
+) -> (
+    Vec<(u64, u8, u8, u8)>,
+    pifs_sim::PortCounters,
+    Vec<(u8, u8, [u32; 16])>,
+) {
+    port.push_cmds(cmds);
+    port.push_flits(flits);
+    let end = flits.last().map_or(0, |f| f.0) + 64;
+    port.run_to(end);
+    let arr = port
+        .take_arrivals()
+        .into_iter()
+        .map(|a| (a.cycle, a.bag, a.line, a.part))
+        .collect();
+    let res = port
+        .take_results()
+        .into_iter()
+        .map(|r| (r.bag, r.line, r.data))
+        .collect();
+    let mut c = port.counters();
+    c.cycles = 0;
+    (arr, c, res)
+}
+
+#[test]
+fn valid_random_streams_decode_identically() {
+    for seed in 0..12u64 {
+        eprintln!("valid streams: seed {seed}");
+        let (cmds, flits) = stream(seed, 200);
+        let mut rtl = RtlPort::new(seed, None).unwrap();
+        let r = play(&cmds, &flits, &mut rtl);
+        let m = play(&cmds, &flits, &mut ModelPort::new());
+        assert_eq!(r.1, m.1, "seed {seed}: counters");
+        assert_eq!(r.0, m.0, "seed {seed}: accumulation order");
+        assert_eq!(r.2, m.2, "seed {seed}: results");
+        assert_eq!(r.1.lines, 200, "seed {seed}: every line assembled");
+        assert!(r.1.ndr > 0, "seed {seed}: NDRs exercised");
+        assert_eq!(r.1.crc_errors + r.1.proto_errors + r.1.tag_errors, 0);
+    }
+}
+
+#[test]
+fn corrupted_flits_are_dropped_identically() {
+    for seed in 20..32u64 {
+        eprintln!("corrupted streams: seed {seed}");
+        let (cmds, mut flits) = stream(seed, 120);
+        let mut rng = Rng::new(seed);
+        let mut flipped = 0;
+        for f in flits.iter_mut() {
+            if rng.chance(0.05) {
+                let bit = rng.below(528) as usize;
+                f.1 .0[bit / 8] ^= 1 << (bit % 8);
+                flipped += 1;
+            }
+        }
+        let mut rtl = RtlPort::new(seed, None).unwrap();
+        let r = play(&cmds, &flits, &mut rtl);
+        let m = play(&cmds, &flits, &mut ModelPort::new());
+        assert_eq!(
+            r.1.crc_errors, flipped,
+            "seed {seed}: every flipped flit fails its CRC"
+        );
+        assert_eq!(r.1, m.1, "seed {seed}: counters");
+        assert_eq!(r.0, m.0, "seed {seed}: accumulation order");
+        assert_eq!(r.2, m.2, "seed {seed}: results");
+    }
+}
+
+#[test]
+fn packing_rule_violations_are_reported() {
+    // Each flit is the first of a fresh stream, sealed with a good CRC.
+    let mut g0_empty = Flit::default();
+    g0_empty.0[0] = 3 << 5; // slot 0 = H3 with nothing valid, slots 1-3 = G0 with nothing queued
+    let mut cache_fmt = Flit::default();
+    cache_fmt.0[0] = 1 << 5; // slot 0 = H1, a CXL.cache format
+    let mut too_many_drs = Flit::default();
+    // slot 0 = H5 (2 DRS), slot 1 = G6 (3 DRS), slots 2-3 = G5 (no NDR valid): 5 DRS > 3.
+    let hdr: u32 = (5 << 5) | (6 << 8) | (5 << 11) | (5 << 14) | (1 << 4);
+    too_many_drs.0[..4].copy_from_slice(&hdr.to_le_bytes());
+    let set = |f: &mut Flit, bit: usize| f.0[bit / 8] |= 1 << (bit % 8);
+    for base in [32usize, 72, 128, 168, 208] {
+        set(&mut too_many_drs, base); // Valid bit of each DRS (tags 0)
+    }
+    for (name, mut f) in [
+        ("G0 without data", g0_empty),
+        ("cache slot format", cache_fmt),
+        ("5 DRS in a flit", too_many_drs),
+    ] {
+        f.seal();
+        let flits = vec![(0u64, f)];
+        let mut rtl = RtlPort::new(1, None).unwrap();
+        let r = play(&[], &flits, &mut rtl);
+        let m = play(&[], &flits, &mut ModelPort::new());
+        assert_eq!(r.1.proto_errors, 1, "{name}: RTL");
+        assert_eq!(m.1.proto_errors, 1, "{name}: model");
+        assert_eq!(r.1.lines + m.1.lines, 0, "{name}");
+    }
+}
