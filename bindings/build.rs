@@ -42,9 +42,9 @@ fn main() {
 
     let verilator = find_verilator(&repo);
     let version = capture(&verilator, &["--version"]);
-    check_version(&version);
     let root = PathBuf::from(capture(&verilator, &["--getenv", "VERILATOR_ROOT"]).trim());
     let include = root.join("include");
+    let version = check_version(&version, &include);
 
     let mdir = out.join("verilated");
     let _ = std::fs::remove_dir_all(&mdir);
@@ -70,7 +70,9 @@ fn main() {
         "fast",
     ]);
     cmd.args(["--x-initial", "fast", "-CFLAGS", "-fPIC -O2"]);
-    cmd.args(["-MAKEFLAGS", "OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2"]);
+    // CFG_CXXFLAGS_PCH_I: the 5.049 wheel ships it empty, which breaks its precompiled-header
+    // rule; older releases ignore it.
+    cmd.args(["-MAKEFLAGS", "OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2 CFG_CXXFLAGS_PCH_I=-include"]);
     if let Ok(extra) = std::env::var("PIFS_VERILATOR_FLAGS") {
         cmd.args(extra.split_whitespace());
     }
@@ -152,10 +154,15 @@ fn main() {
         rt.compile("pifs_vlrt");
         println!("cargo:rustc-link-lib=static:-bundle=pifs_vlrt");
     }
+    // Newer runtimes (5.049+, the PyPI wheel) write FST through lz4 as well as zlib.
+    let mk = std::fs::read_to_string(include.join("verilated.mk")).unwrap_or_default();
+    if mk.contains("-llz4") {
+        println!("cargo:rustc-link-lib=lz4");
+    }
     println!("cargo:rustc-link-lib=z");
     println!("cargo:rustc-link-lib=pthread");
     println!("cargo:rustc-link-lib=stdc++");
-    println!("cargo:rustc-env=PIFS_VERILATOR_VERSION={}", version.trim());
+    println!("cargo:rustc-env=PIFS_VERILATOR_VERSION=Verilator {version}");
 }
 
 /// `$VERILATOR`, `verilator` on PATH, or the repository-local PyPI wheel.
@@ -177,12 +184,22 @@ fn find_verilator(repo: &Path) -> PathBuf {
     if local.is_file() {
         return local;
     }
-    fail("Verilator not found: run `make deps` (installs it), or set VERILATOR=/path/to/verilator")
+    fail("Verilator not found: run `scripts/verilator.sh` (finds or installs it), or set VERILATOR=/path/to/verilator")
 }
 
-fn check_version(version: &str) {
-    // "Verilator 5.006 2023-01-22 rev ..."
-    let v = version.split_whitespace().nth(1).unwrap_or("");
+/// The version number ("5.006"), or a build failure if it is older than [`MIN_VERSION`].
+fn check_version(version: &str, include: &Path) -> String {
+    // "Verilator 5.006 2023-01-22 rev ..."; the PyPI wheel prints only " rev vUNKNOWN-...", so
+    // fall back to `#define VERILATOR_VERSION "5.49"` in its verilated_config.h.
+    let mut v = version.split_whitespace().nth(1).unwrap_or("").to_string();
+    if !v.starts_with(|c: char| c.is_ascii_digit()) {
+        let cfg = std::fs::read_to_string(include.join("verilated_config.h")).unwrap_or_default();
+        v = cfg
+            .lines()
+            .find_map(|l| l.strip_prefix("#define VERILATOR_VERSION \""))
+            .map(|r| r.trim_end_matches('"').to_string())
+            .unwrap_or(v);
+    }
     let mut it = v.split('.').map(|s| s.parse::<u32>().unwrap_or(0));
     let found = (it.next().unwrap_or(0), it.next().unwrap_or(0));
     if found < MIN_VERSION {
@@ -190,6 +207,7 @@ fn check_version(version: &str) {
             "Verilator {v} is too old: 5.006 or newer is needed"
         ));
     }
+    v
 }
 
 /// The VM_* switches the generated makefile fragment sets (tracing, coverage, SystemC), so that
@@ -257,6 +275,10 @@ fn capture(exe: &Path, args: &[&str]) -> String {
         .args(args)
         .output()
         .unwrap_or_else(|e| fail(&format!("cannot run {}: {e}", exe.display())));
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        fail(&format!("`{} {}` failed: {}", exe.display(), args.join(" "), err.trim()));
+    }
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 

