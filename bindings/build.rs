@@ -72,7 +72,10 @@ fn main() {
     cmd.args(["--x-initial", "fast", "-CFLAGS", "-fPIC -O2"]);
     // CFG_CXXFLAGS_PCH_I: the 5.049 wheel ships it empty, which breaks its precompiled-header
     // rule; older releases ignore it.
-    cmd.args(["-MAKEFLAGS", "OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2 CFG_CXXFLAGS_PCH_I=-include"]);
+    cmd.args([
+        "-MAKEFLAGS",
+        "OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2 CFG_CXXFLAGS_PCH_I=-include",
+    ]);
     if let Ok(extra) = std::env::var("PIFS_VERILATOR_FLAGS") {
         cmd.args(extra.split_whitespace());
     }
@@ -277,7 +280,12 @@ fn capture(exe: &Path, args: &[&str]) -> String {
         .unwrap_or_else(|e| fail(&format!("cannot run {}: {e}", exe.display())));
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        fail(&format!("`{} {}` failed: {}", exe.display(), args.join(" "), err.trim()));
+        fail(&format!(
+            "`{} {}` failed: {}",
+            exe.display(),
+            args.join(" "),
+            err.trim()
+        ));
     }
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

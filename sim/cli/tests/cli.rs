@@ -100,10 +100,11 @@ fn builtin_model_runs_on_both_backends_with_identical_output() {
 }
 
 /// A trace and weights with values nobody tuned for: random rows, random bag lengths (empty
-/// bags included), 3 tables of different sizes, dim 40 (not a multiple of 16).
-fn unseen_workload(seed: u64) -> (Trace, Vec<Table>, usize) {
+/// bags included), 3 tables of different sizes, any dim (40: not a multiple of 16; 200: wider
+/// than the RTL's 128-float rows, summed in column groups).
+fn unseen_workload(seed: u64, dim: usize) -> (Trace, Vec<Table>) {
     let mut rng = Rng::new(seed);
-    let (tables, batch, dim) = (3usize, 7usize, 40usize);
+    let (tables, batch) = (3usize, 7usize);
     let rows = [50usize, 1000, 7];
     let mut indices = Vec::new();
     let mut offsets = vec![0i64];
@@ -131,60 +132,87 @@ fn unseen_workload(seed: u64) -> (Trace, Vec<Table>, usize) {
                 .collect(),
         })
         .collect();
-    (trace, tabs, dim)
+    (trace, tabs)
 }
 
 #[test]
 fn unseen_trace_and_weights_pool_within_the_float64_bound() {
-    let (trace, tabs, dim) = unseen_workload(99);
-    let (tp, wp) = (tmp("unseen-trace.npz"), tmp("unseen-weights.npz"));
-    pifs_dlrm::write_trace_npz(&tp, &trace).unwrap();
-    pifs_dlrm::write_weights_npz(&wp, &tabs, dim).unwrap();
-    for backend in ["rtl", "model"] {
-        let out = tmp(&format!("unseen-{backend}.npy"));
-        let o = pifs(&[
-            "run",
-            "--trace",
-            tp.to_str().unwrap(),
-            "--weights",
-            wp.to_str().unwrap(),
-            "--ports",
-            "2",
-            "--backend",
-            backend,
-            "--pooled",
-            out.to_str().unwrap(),
-            "--seed",
-            "5",
-        ]);
-        assert!(o.status.success(), "{}", stderr(&o));
-        let (shape, got) = read_npy_f32(&out);
-        assert_eq!(shape, vec![trace.tables * trace.batch, dim]);
-        // Independent float64 pooling, written here from the arrays themselves.
-        for t in 0..trace.tables {
-            for b in 0..trace.batch {
-                let g = t * trace.batch + b;
-                let bag = &trace.indices[trace.offsets[g] as usize..trace.offsets[g + 1] as usize];
-                for c in 0..dim {
-                    let xs: Vec<f64> = bag
-                        .iter()
-                        .map(|&r| tabs[t].data[r as usize * dim + c] as f64)
-                        .collect();
-                    let exact: f64 = xs.iter().sum();
-                    let abs: f64 = xs.iter().map(|x| x.abs()).sum();
-                    let bound = (xs.len().max(1) - 1) as f64 * f64::powi(2.0, -24) * abs;
-                    let v = got[g * dim + c] as f64;
-                    assert!(
-                        (v - exact).abs() <= bound,
-                        "{backend}: bag {g} col {c}: {v} vs {exact} (bound {bound})"
-                    );
-                    if bag.is_empty() {
-                        assert_eq!(got[g * dim + c].to_bits(), 0, "empty bag must be +0.0");
+    for dim in [40usize, 200] {
+        let (trace, tabs) = unseen_workload(99 + dim as u64, dim);
+        let (tp, wp) = (
+            tmp(&format!("unseen-trace-{dim}.npz")),
+            tmp(&format!("unseen-weights-{dim}.npz")),
+        );
+        pifs_dlrm::write_trace_npz(&tp, &trace).unwrap();
+        pifs_dlrm::write_weights_npz(&wp, &tabs, dim).unwrap();
+        for backend in ["rtl", "model"] {
+            let out = tmp(&format!("unseen-{backend}-{dim}.npy"));
+            let o = pifs(&[
+                "run",
+                "--trace",
+                tp.to_str().unwrap(),
+                "--weights",
+                wp.to_str().unwrap(),
+                "--ports",
+                "2",
+                "--backend",
+                backend,
+                "--pooled",
+                out.to_str().unwrap(),
+                "--seed",
+                "5",
+            ]);
+            assert!(o.status.success(), "{}", stderr(&o));
+            let (shape, got) = read_npy_f32(&out);
+            assert_eq!(shape, vec![trace.tables * trace.batch, dim]);
+            // Independent float64 pooling, written here from the arrays themselves.
+            for t in 0..trace.tables {
+                for b in 0..trace.batch {
+                    let g = t * trace.batch + b;
+                    let bag =
+                        &trace.indices[trace.offsets[g] as usize..trace.offsets[g + 1] as usize];
+                    for c in 0..dim {
+                        let xs: Vec<f64> = bag
+                            .iter()
+                            .map(|&r| tabs[t].data[r as usize * dim + c] as f64)
+                            .collect();
+                        let exact: f64 = xs.iter().sum();
+                        let abs: f64 = xs.iter().map(|x| x.abs()).sum();
+                        let bound = (xs.len().max(1) - 1) as f64 * f64::powi(2.0, -24) * abs;
+                        let v = got[g * dim + c] as f64;
+                        assert!(
+                            (v - exact).abs() <= bound,
+                            "{backend}: bag {g} col {c}: {v} vs {exact} (bound {bound})"
+                        );
+                        if bag.is_empty() {
+                            assert_eq!(got[g * dim + c].to_bits(), 0, "empty bag must be +0.0");
+                        }
                     }
                 }
             }
         }
     }
+}
+
+#[test]
+fn wave_file_is_written_on_request() {
+    let w = tmp("port0.fst");
+    let o = pifs(&[
+        "run",
+        "--model",
+        "rm3",
+        "--batch",
+        "1",
+        "--wave",
+        w.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(&w).expect("wave file");
+    assert!(
+        bytes.len() > 1000,
+        "FST file too small: {} bytes",
+        bytes.len()
+    );
 }
 
 fn packed_stream(seed: u64, n: u16) -> Vec<Flit> {

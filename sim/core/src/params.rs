@@ -9,6 +9,9 @@ pub const NUM_BAGS: usize = 16;
 pub const MAX_ROW_LINES: usize = 8;
 /// Tags 0..NUM_TAGS-1 can be mapped (`NumTags`).
 pub const NUM_TAGS: usize = 256;
+/// Tables the address map holds: table t's rows start at byte t << 40, below the 52-bit
+/// M2S address field.
+pub const MAX_TABLES: usize = 1 << 12;
 /// Largest `rows` of one BagOpen (16-bit field).
 pub const MAX_BAG_ROWS: usize = u16::MAX as usize;
 

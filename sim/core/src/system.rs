@@ -3,7 +3,8 @@
 //! partial sums into the pooled output.
 //!
 //! Placement: row r of any table lives on device (port) r mod ports. A port's share of a bag is
-//! split into pieces of at most `piece_rows` rows (tags are a finite resource). Host reduction:
+//! split into pieces of at most `piece_rows` rows (tags are a finite resource); a row wider than
+//! the RTL's MAX_ROW_LINES lines is summed in column groups of at most that many lines. Host reduction:
 //! the pooled value of a bag is the pieces' partial sums added in (port, piece) order, in
 //! binary32 with the RTL's NaN rule; a bag with no rows is +0.0.
 //! Commands: a row's MemRd leaves the host only after its RowMap command has been accepted, so
@@ -13,7 +14,7 @@ use crate::cmd::Command;
 use crate::device::{LineSource, MemDevice};
 use crate::fp;
 use crate::model::ModelPort;
-use crate::params::{Timing, MAX_BAG_ROWS, MAX_ROW_LINES, NUM_BAGS, NUM_TAGS};
+use crate::params::{Timing, MAX_BAG_ROWS, MAX_ROW_LINES, MAX_TABLES, NUM_BAGS, NUM_TAGS};
 use crate::port::{PortAccumulator, SimError};
 use crate::rtl::RtlPort;
 use crate::stats::{ConfigEcho, PortStats, Stats};
@@ -111,12 +112,16 @@ impl LineSource for Memory<'_> {
     }
 }
 
-/// Summed lanes of each piece a port finished: (bag, lines * 16 lanes).
-type PieceSums = Vec<(usize, Vec<u32>)>;
+/// Summed lanes of each piece a port finished: (bag, first line, lines * 16 lanes).
+type PieceSums = Vec<(usize, usize, Vec<u32>)>;
 
+/// Part of one bag summed at one port: some of its rows, and a group of at most MAX_ROW_LINES
+/// of the row's lines (rows wider than the RTL's row limit are summed column group by group).
 struct Piece {
     bag: usize,
     table: usize,
+    line0: usize,
+    lines: usize,
     rows: Vec<u64>,
 }
 
@@ -131,16 +136,20 @@ pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutpu
     }
     let dim = weights.dim();
     let row_lines = dim.div_ceil(16);
-    if dim == 0 || row_lines > MAX_ROW_LINES {
+    if dim == 0 {
+        return Err(SimError::Check("dim 0: must be at least 1".into()));
+    }
+    if trace.tables > MAX_TABLES {
         return Err(SimError::Check(format!(
-            "dim {dim}: must be 1..={} (the RTL sums rows of up to {MAX_ROW_LINES} lines)",
-            16 * MAX_ROW_LINES
+            "{} tables: the address map holds at most {MAX_TABLES}",
+            trace.tables
         )));
     }
-    let piece_rows = cfg
-        .piece_rows
-        .unwrap_or(NUM_TAGS / row_lines / 4)
-        .clamp(1, (NUM_TAGS / row_lines).min(MAX_BAG_ROWS));
+    // Column groups of at most MAX_ROW_LINES lines each.
+    let groups: Vec<(usize, usize)> = (0..row_lines)
+        .step_by(MAX_ROW_LINES)
+        .map(|l0| (l0, MAX_ROW_LINES.min(row_lines - l0)))
+        .collect();
 
     // Split every bag over the ports, in bag order.
     let mut pieces: Vec<Vec<Piece>> = (0..cfg.ports).map(|_| Vec::new()).collect();
@@ -152,12 +161,20 @@ pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutpu
                 per_port[(r as u64 % cfg.ports as u64) as usize].push(r as u64);
             }
             for (p, rows) in per_port.into_iter().enumerate() {
-                for chunk in rows.chunks(piece_rows) {
-                    pieces[p].push(Piece {
-                        bag,
-                        table: t,
-                        rows: chunk.to_vec(),
-                    });
+                for &(line0, lines) in &groups {
+                    let piece_rows = cfg
+                        .piece_rows
+                        .unwrap_or(NUM_TAGS / lines / 4)
+                        .clamp(1, (NUM_TAGS / lines).min(MAX_BAG_ROWS));
+                    for chunk in rows.chunks(piece_rows) {
+                        pieces[p].push(Piece {
+                            bag,
+                            table: t,
+                            line0,
+                            lines,
+                            rows: chunk.to_vec(),
+                        });
+                    }
                 }
             }
         }
@@ -185,20 +202,24 @@ pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutpu
         port_stats.push(st);
     }
 
-    // Host reduction in (port, piece) order.
+    // Host reduction in (port, piece) order, per column group.
     let bags = trace.tables * trace.batch;
     let mut pooled = vec![0u32; bags * dim];
-    let mut seen = vec![false; bags];
+    let mut seen = vec![false; bags * row_lines];
     for port in &partials {
-        for (bag, lanes) in port {
-            let out = &mut pooled[bag * dim..(bag + 1) * dim];
-            if seen[*bag] {
-                for (o, x) in out.iter_mut().zip(lanes) {
-                    *o = fp::add(*o, *x);
+        for (bag, line0, lanes) in port {
+            for (k, line) in lanes.chunks(16).enumerate() {
+                let l = line0 + k;
+                let cols = (l * 16..(l * 16 + 16).min(dim)).len();
+                let out = &mut pooled[bag * dim + l * 16..bag * dim + l * 16 + cols];
+                if seen[bag * row_lines + l] {
+                    for (o, x) in out.iter_mut().zip(line) {
+                        *o = fp::add(*o, *x);
+                    }
+                } else {
+                    out.copy_from_slice(&line[..cols]);
+                    seen[bag * row_lines + l] = true;
                 }
-            } else {
-                out.copy_from_slice(&lanes[..dim]);
-                seen[*bag] = true;
             }
         }
     }
@@ -274,7 +295,7 @@ fn drive_port(
                 break;
             };
             let piece = &pieces[next];
-            let Some(tags) = alloc_tags(&mut tag_used, piece.rows.len(), row_lines) else {
+            let Some(tags) = alloc_tags(&mut tag_used, piece.rows.len(), piece.lines) else {
                 break;
             };
             let mut cmds = Vec::with_capacity(piece.rows.len() + 1);
@@ -284,7 +305,7 @@ fn drive_port(
                 Command::BagOpen {
                     bag: slot as u8,
                     rows: piece.rows.len() as u16,
-                    lines: row_lines as u8,
+                    lines: piece.lines as u8,
                 },
             ));
             cmd_free = k + 1;
@@ -298,8 +319,8 @@ fn drive_port(
                     },
                 ));
                 cmd_free = k + 1;
-                for l in 0..row_lines {
-                    let addr = line_addr(piece.table, r, row_lines, l);
+                for l in 0..piece.lines {
+                    let addr = line_addr(piece.table, r, row_lines, piece.line0 + l);
                     m2s_queue
                         .push_back((k + 1, Message::M2sReq(M2sReq::mem_rd(tag + l as u16, addr))));
                 }
@@ -344,7 +365,7 @@ fn drive_port(
                     r.bag
                 )));
             };
-            let lanes = sums[pi].get_or_insert_with(|| vec![0; row_lines * 16]);
+            let lanes = sums[pi].get_or_insert_with(|| vec![0; pieces[pi].lines * 16]);
             lanes[r.line as usize * 16..r.line as usize * 16 + 16].copy_from_slice(&r.data);
             result_lines += 1;
             last_result = last_result.max(r.cycle);
@@ -352,7 +373,7 @@ fn drive_port(
             if r.last {
                 slot_piece[r.bag as usize] = None;
                 for &tag in &piece_tags[pi] {
-                    for l in 0..row_lines {
+                    for l in 0..pieces[pi].lines {
                         tag_used[tag as usize + l] = false;
                     }
                 }
@@ -392,7 +413,7 @@ fn drive_port(
     let out = pieces
         .iter()
         .zip(sums)
-        .map(|(pc, s)| (pc.bag, s.expect("every piece finished")))
+        .map(|(pc, s)| (pc.bag, pc.line0, s.expect("every piece finished")))
         .collect();
     Ok((out, st))
 }
