@@ -76,7 +76,7 @@ fn play(
     port.push_cmds(cmds);
     port.push_flits(flits);
     let end = flits.last().map_or(0, |f| f.0) + 64;
-    port.run_to(end);
+    port.run_to(end).unwrap();
     let arr = port
         .take_arrivals()
         .into_iter()

@@ -28,7 +28,10 @@ PortSim::PortSim(uint64_t seed, rust::Str wave_path) : rng_(seed | 1) {
   ctx_ = std::make_unique<VerilatedContext>();
   ctx_->debug(0);
   ctx_->randReset(0);
+  // A failing SVA assertion counts an error and the run stops at the end of that cycle; the
+  // error count reaches Rust through Counters::assert_errors.
   ctx_->fatalOnError(false);
+  ctx_->errorLimit(1 << 30);
   const std::string wave(wave_path.data(), wave_path.size());
   if (!wave.empty()) ctx_->traceEverOn(true);
   top_ = std::make_unique<Vpifs_port_top>(ctx_.get(), "port");
@@ -87,6 +90,7 @@ uint64_t PortSim::run(uint64_t max_cycles, bool stop_when_idle) {
   bool flit_loaded = false;
   while (cycle_ - start < max_cycles) {
     if (stop_when_idle && idle()) break;
+    if (ctx_->errorCount() != 0) break;
     // Drive inputs for this cycle (clock low), then sample the handshakes.
     const bool fv = !flits_.empty() && flits_.front().not_before <= cycle_;
     if (fv && !flit_loaded) {
@@ -158,8 +162,9 @@ rust::Vec<MonOut> PortSim::take_monitor() {
 }
 
 Counters PortSim::counters() const {
-  return Counters{cycle_,       flits_done_,  crc_errors_, proto_errors_, ndr_,
-                  cmd_errors_,  tag_errors_,  flit_stall_, res_stall_,    lines_};
+  return Counters{cycle_,      flits_done_, crc_errors_, proto_errors_, ndr_,
+                  cmd_errors_, tag_errors_, flit_stall_, res_stall_,    lines_,
+                  static_cast<uint64_t>(ctx_->errorCount())};
 }
 
 std::unique_ptr<PortSim> new_port_sim(uint64_t seed, rust::Str wave_path) {

@@ -54,6 +54,8 @@ mod ffi {
         flit_stall_cycles: u64,
         res_stall_cycles: u64,
         lines: u64,
+        /// SVA assertion failures (the run stops at the first; details on stderr).
+        assert_errors: u64,
     }
 
     unsafe extern "C++" {

@@ -253,7 +253,7 @@ impl PortAccumulator for ModelPort {
         self.now
     }
 
-    fn run_to(&mut self, until: u64) {
+    fn run_to(&mut self, until: u64) -> Result<(), SimError> {
         loop {
             let nf = self.flits.front().map(|(nb, _)| (*nb).max(self.flit_free));
             let nc = self.cmds.front().map(|(nb, _)| (*nb).max(self.cmd_free));
@@ -289,6 +289,7 @@ impl PortAccumulator for ModelPort {
         self.reduce_to(until);
         self.now = self.now.max(until);
         self.counters.cycles = self.now;
+        Ok(())
     }
 
     fn drain(&mut self, max_cycles: u64) -> Result<(), SimError> {
@@ -298,7 +299,7 @@ impl PortAccumulator for ModelPort {
             if next >= limit {
                 return Err(SimError::Deadlock(max_cycles));
             }
-            self.run_to(next + 1);
+            self.run_to(next + 1)?;
         }
         if self
             .bags
@@ -311,8 +312,7 @@ impl PortAccumulator for ModelPort {
         let end = (self.last_result + 1)
             .max(self.last_flit.map_or(0, |f| f + 4))
             .max(self.now);
-        self.run_to(end);
-        Ok(())
+        self.run_to(end)
     }
 
     fn take_results(&mut self) -> Vec<PortResult> {

@@ -49,6 +49,8 @@ pub struct PortCounters {
 pub enum SimError {
     #[error("RTL model: {0}")]
     Rtl(String),
+    #[error("RTL assertion failed in cycle {0} (the assertion's message is above)")]
+    Assertion(u64),
     #[error("port did not become idle within {0} cycles (deadlock?)")]
     Deadlock(u64),
     #[error("{0}")]
@@ -71,7 +73,7 @@ pub trait PortAccumulator {
     /// The next cycle to simulate.
     fn now(&self) -> u64;
     /// Simulate up to (not including) cycle `until`.
-    fn run_to(&mut self, until: u64);
+    fn run_to(&mut self, until: u64) -> Result<(), SimError>;
     /// Simulate until every queue is empty and the port is idle.
     fn drain(&mut self, max_cycles: u64) -> Result<(), SimError>;
     /// Results since the last call, in the order they left.

@@ -20,6 +20,16 @@ impl RtlPort {
     }
 }
 
+impl RtlPort {
+    fn check_assertions(&self) -> Result<(), SimError> {
+        let c = self.sim.counters();
+        if c.assert_errors > 0 {
+            return Err(SimError::Assertion(c.cycles));
+        }
+        Ok(())
+    }
+}
+
 /// Version of the Verilator that built the model.
 pub fn verilator_version() -> String {
     pifs_rtl::VERILATOR_BUILD_VERSION.to_string()
@@ -60,15 +70,17 @@ impl PortAccumulator for RtlPort {
         self.sim.counters().cycles
     }
 
-    fn run_to(&mut self, until: u64) {
+    fn run_to(&mut self, until: u64) -> Result<(), SimError> {
         let now = self.now();
         if until > now {
             self.sim.run(until - now, false);
         }
+        self.check_assertions()
     }
 
     fn drain(&mut self, max_cycles: u64) -> Result<(), SimError> {
         let ran = self.sim.run(max_cycles, true);
+        self.check_assertions()?;
         if ran >= max_cycles {
             return Err(SimError::Deadlock(max_cycles));
         }

@@ -357,7 +357,7 @@ fn drive_port(
         }
         acc.push_flits(&flits);
         now += step;
-        acc.run_to(now);
+        acc.run_to(now)?;
         for r in acc.take_results() {
             let Some(pi) = slot_piece[r.bag as usize] else {
                 return Err(SimError::Check(format!(
