@@ -9,9 +9,18 @@ use pifs_sim::rtl::RtlPort;
 use pifs_sim::{Command, PortAccumulator};
 use std::collections::VecDeque;
 
+type Cmds = Vec<(u64, Command)>;
+type Flits = Vec<(u64, Flit)>;
+/// What a port made of a stream: arrivals (cycle, bag, line, part), counters, results.
+type Played = (
+    Vec<(u64, u8, u8, u8)>,
+    pifs_sim::PortCounters,
+    Vec<(u8, u8, [u32; 16])>,
+);
+
 /// A random stream: `n` one-line rows (tags 0..n, each its own 1-row bag slot in groups of 16
 /// rows per bag) interleaved with NDRs; returns commands and flits.
-fn stream(seed: u64, rows: usize) -> (Vec<(u64, Command)>, Vec<(u64, Flit)>) {
+fn stream(seed: u64, rows: usize) -> (Cmds, Flits) {
     let mut rng = Rng::new(seed);
     let mut cmds = Vec::new();
     let bags = rows.div_ceil(16);
@@ -64,15 +73,7 @@ fn stream(seed: u64, rows: usize) -> (Vec<(u64, Command)>, Vec<(u64, Flit)>) {
     (cmds, flits)
 }
 
-fn play(
-    cmds: &[(u64, Command)],
-    flits: &[(u64, Flit)],
-    port: &mut dyn PortAccumulator,
-) -> (
-    Vec<(u64, u8, u8, u8)>,
-    pifs_sim::PortCounters,
-    Vec<(u8, u8, [u32; 16])>,
-) {
+fn play(cmds: &[(u64, Command)], flits: &[(u64, Flit)], port: &mut dyn PortAccumulator) -> Played {
     port.push_cmds(cmds);
     port.push_flits(flits);
     let end = flits.last().map_or(0, |f| f.0) + 64;

@@ -108,11 +108,11 @@ fn unseen_workload(seed: u64, dim: usize) -> (Trace, Vec<Table>) {
     let rows = [50usize, 1000, 7];
     let mut indices = Vec::new();
     let mut offsets = vec![0i64];
-    for t in 0..tables {
+    for &table_rows in rows.iter().take(tables) {
         for _ in 0..batch {
             let n = rng.below(60);
             for _ in 0..n {
-                indices.push(rng.below(rows[t] as u64) as i64);
+                indices.push(rng.below(table_rows as u64) as i64);
             }
             offsets.push(indices.len() as i64);
         }
@@ -166,7 +166,7 @@ fn unseen_trace_and_weights_pool_within_the_float64_bound() {
             let (shape, got) = read_npy_f32(&out);
             assert_eq!(shape, vec![trace.tables * trace.batch, dim]);
             // Independent float64 pooling, written here from the arrays themselves.
-            for t in 0..trace.tables {
+            for (t, tab) in tabs.iter().enumerate() {
                 for b in 0..trace.batch {
                     let g = t * trace.batch + b;
                     let bag =
@@ -174,7 +174,7 @@ fn unseen_trace_and_weights_pool_within_the_float64_bound() {
                     for c in 0..dim {
                         let xs: Vec<f64> = bag
                             .iter()
-                            .map(|&r| tabs[t].data[r as usize * dim + c] as f64)
+                            .map(|&r| tab.data[r as usize * dim + c] as f64)
                             .collect();
                         let exact: f64 = xs.iter().sum();
                         let abs: f64 = xs.iter().map(|x| x.abs()).sum();
