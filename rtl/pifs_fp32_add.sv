@@ -68,19 +68,19 @@ module pifs_fp32_add (
     return {shifted[AlnW-1:1], shifted[0] | sticky};
   endfunction
 
-  // Number of leading zeros of val (AlnW when val is zero).
+  // Number of leading zeros of val (AlnW when val is zero), by halving steps (16, 8, 4, 2, 1):
+  // ones padded below val stop the count at AlnW.
   function automatic logic [ShW-1:0] count_leading_zeros(logic [AlnW-1:0] val);
-    logic [ShW-1:0] count;
-    logic           found;
-    count = ShW'(AlnW);
-    found = 1'b0;
-    for (int i = AlnW - 1; i >= 0; i--) begin
-      if (!found && val[i]) begin
-        count = ShW'(AlnW - 1 - i);
-        found = 1'b1;
-      end
-    end
-    return count;
+    logic [31:0] v;
+    logic [5:0]  n;
+    v = {val, {(32 - AlnW){1'b1}}};
+    n = '0;
+    if (v[31:16] == '0) begin n = n + 6'd16; v = v << 16; end
+    if (v[31:24] == '0) begin n = n + 6'd8;  v = v << 8;  end
+    if (v[31:28] == '0) begin n = n + 6'd4;  v = v << 4;  end
+    if (v[31:30] == '0) begin n = n + 6'd2;  v = v << 2;  end
+    if (v[31] == 1'b0)  begin n = n + 6'd1;               end
+    return ShW'(n);
   endfunction
 
   ///////////////////////////////////////////////////////////
