@@ -11,7 +11,7 @@ OUT    ?= out
 # Find or install Verilator and export VERILATOR / VERILATOR_ROOT for the recipe.
 VL     := set -eo pipefail; vl="$$(scripts/verilator.sh)"; export $$vl;
 
-.PHONY: all deps build test test-wheel lint run wave unit help clean
+.PHONY: all deps build test test-wheel lint run wave unit bench help clean
 
 all: build
 
@@ -24,6 +24,7 @@ help:
 	@echo "make lint             verilator -Wall on every module and the top, clippy, rustfmt"
 	@echo "make wave             run the main job with an FST waveform of port 0 in $(OUT)/"
 	@echo "make unit             the fp32 adder's standalone C++ harness (24 M pairs)"
+	@echo "make bench            performance figures: co-sim vs native C++ Verilator, line rate, lookups/s, peak RSS"
 
 deps:
 	@scripts/verilator.sh
@@ -55,6 +56,15 @@ test-wheel:
 
 unit:
 	@$(VL) testbenches/rtl_unit/fp32_add/run.sh $(OUT)/fp32_add_unit --seed $(SEED)
+
+# Native harness (same Verilator flags as bindings/build.rs, via bindings/verilator.flags), then
+# pifs-bench, which finds the pifs binary beside itself; the output is also kept in $(OUT)/bench/.
+bench:
+	@$(VL) mkdir -p $(OUT)/bench; echo "make bench: seed $(SEED) (replay: make bench SEED=$(SEED))" >&2; \
+	$(CARGO) build --release --quiet --bin pifs --bin pifs-bench; \
+	native="$$(testbenches/native/build.sh $(OUT)/bench/native)"; \
+	$(CARGO) run --release --quiet --bin pifs-bench -- --native "$$native" --out $(OUT)/bench \
+	  --seed $(SEED) | tee $(OUT)/bench/bench.txt
 
 lint:
 	@$(VL) scripts/lint-rtl.sh; \

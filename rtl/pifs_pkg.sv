@@ -37,6 +37,8 @@ package pifs_pkg;
   localparam int unsigned DrsTagLo    = 8;   // Tag[23:8]
   localparam int unsigned DrsPoison   = 24;
   localparam logic [2:0]  DrsMemData  = 3'b000;
+  localparam int unsigned NdrOpcodeLo = 1;   // Opcode[3:1]
+  localparam logic [2:0]  NdrMaxOpcode = 3'b010;  // Cmp 000, Cmp-S 001, Cmp-E 010
 
   // Per-flit maxima (DESIGN.md section 6).
   localparam int unsigned MaxDrsPerFlit = 3;

@@ -3,7 +3,8 @@
 //
 // Command interface (cmd_*, one word per cycle, format in pifs_pkg):
 //   BagOpen bag, rows, lines  opens a bag slot: `rows` rows of `lines` 64-byte lines each.
-//   RowMap  bag, tag          the row's line l will arrive with CXL tag `tag + l`.
+//   RowMap  bag, tag          the row's line l will arrive with CXL tag `tag + l` (at most
+//                             `rows` RowMaps per bag; more are rejected).
 // Responses may arrive in any tag order; many bags may be in flight (NumBags slots).
 //
 // Summation order and the adder-pipeline hazard: the binary32 adder has two pipeline stages, so
@@ -55,7 +56,8 @@ module pifs_port_acc
   output logic [3:0]           mon_line_o,
   output logic                 mon_part_o,
 
-  // Error pulses: a command that breaks the rules (ignored), a line with an unmapped tag (dropped).
+  // Error pulses: a command that breaks the rules (ignored); a line with an unmapped tag, or for
+  // a bag that is not live, dropped.
   output logic                 cmd_err_o,
   output logic                 tag_err_o,
   output logic                 busy_o          // bags open, sums in flight or results queued
@@ -116,6 +118,10 @@ module pifs_port_acc
   logic [3:0]                   lines_q [NumBags];
   logic [CntW-1:0]              total_d [NumBags];
   logic [CntW-1:0]              total_q [NumBags];
+  logic [15:0]                  rows_d [NumBags];     // rows the bag was opened with
+  logic [15:0]                  rows_q [NumBags];
+  logic [15:0]                  mapped_d [NumBags];   // rows mapped so far (RowMap commands)
+  logic [15:0]                  mapped_q [NumBags];
   logic [CntW-1:0]              written_d [NumBags];
   logic [CntW-1:0]              written_q [NumBags];
   logic [MaxRowLines-1:0]       rot_d [NumBags];      // which partial the next line goes to
@@ -142,11 +148,13 @@ module pifs_port_acc
 
   assign arr_entry  = tags_q[TagIW'(line_tag_i)];
   assign arr_tag_ok = (32'(line_tag_i) < NumTags) && arr_entry.valid;
-  assign arr_v      = line_valid_i && arr_tag_ok;
+  // A line is summed only into a live bag; any other line with a mapped tag is dropped (the
+  // tag is consumed) and reported, so a stray response can never complete a later bag.
+  assign arr_v      = line_valid_i && arr_tag_ok && arr_bag_live;
   assign arr_bag    = arr_entry.bag;
   assign arr_line   = arr_entry.line;
   assign arr_part   = rot_q[arr_bag][arr_line];
-  logic arr_bag_live;  // the arrival's bag is open, incomplete, and the line is inside its row
+  logic arr_bag_live;  // the tag's bag is open, incomplete, and the line is inside its row
   assign arr_bag_live = open_q[arr_bag] && !cmpl_q[arr_bag]
                         && 32'(arr_line) < 32'(lines_q[arr_bag]);
   // Forward a write-back of the same partial sum in this cycle.
@@ -224,6 +232,8 @@ module pifs_port_acc
     lines_d    = lines_q;
     total_d    = total_q;
     written_d  = written_q;
+    rows_d     = rows_q;
+    mapped_d   = mapped_q;
     rot_d      = rot_q;
     red_busy_d = red_busy_q;
     red_bag_d  = red_bag_q;
@@ -233,8 +243,10 @@ module pifs_port_acc
     map_ok     = 1'b0;
 
     // Arrival: consume the tag, flip the partial selector, collect poison.
-    if (arr_v) begin
+    if (line_valid_i && arr_tag_ok) begin
       tags_d[TagIW'(line_tag_i)].valid = 1'b0;
+    end
+    if (arr_v) begin
       rot_d[arr_bag][arr_line] = !arr_part;
       poison_d[arr_bag] = poison_q[arr_bag] | line_poison_i;
     end
@@ -277,6 +289,8 @@ module pifs_port_acc
             lines_d[BagW'(cmd_bag)]   = cmd_lines;
             total_d[BagW'(cmd_bag)]   = CntW'(cmd_rows) * CntW'(cmd_lines);
             written_d[BagW'(cmd_bag)] = '0;
+            rows_d[BagW'(cmd_bag)]    = cmd_rows;
+            mapped_d[BagW'(cmd_bag)]  = '0;
             rot_d[BagW'(cmd_bag)]     = '0;
             cmpl_d[BagW'(cmd_bag)]    = cmd_rows == '0;
           end
@@ -284,7 +298,9 @@ module pifs_port_acc
         end
         CmdRowMap: begin
           // The row's tags cmd_tag .. cmd_tag + lines - 1 must all be free.
+          // ... and the bag must still be waiting for rows (at most `rows` RowMaps).
           map_ok = 32'(cmd_bag) < NumBags && open_q[BagW'(cmd_bag)]
+                   && mapped_q[BagW'(cmd_bag)] < rows_q[BagW'(cmd_bag)]
                    && 32'(cmd_tag) + 32'(lines_q[BagW'(cmd_bag)]) <= NumTags;
           for (int l = 0; l < MaxRowLines; l++) begin
             if (l < 32'(lines_q[BagW'(cmd_bag)]) && 32'(cmd_tag) + l < NumTags
@@ -293,6 +309,7 @@ module pifs_port_acc
             end
           end
           if (map_ok) begin
+            mapped_d[BagW'(cmd_bag)] = mapped_q[BagW'(cmd_bag)] + 16'd1;
             for (int l = 0; l < MaxRowLines; l++) begin
               if (l < 32'(lines_q[BagW'(cmd_bag)])) begin
                 tags_d[TagIW'(32'(cmd_tag) + l)] = '{valid: 1'b1, bag: BagW'(cmd_bag),
@@ -339,7 +356,7 @@ module pifs_port_acc
   assign mon_bag_o   = 8'(arr_bag);
   assign mon_line_o  = 4'(arr_line);
   assign mon_part_o  = arr_part;
-  assign tag_err_o   = line_valid_i && !arr_tag_ok;
+  assign tag_err_o   = line_valid_i && !arr_v;
   assign busy_o      = (|open_q) || s1_v_q || s2_v_q || rs1_v_q || rs2_v_q || res_cnt_q != '0;
 
   // ---------------------------------------------------------------------------------------------
@@ -354,6 +371,8 @@ module pifs_port_acc
       lines_q      <= '{default: '0};
       total_q      <= '{default: '0};
       written_q    <= '{default: '0};
+      rows_q       <= '{default: '0};
+      mapped_q     <= '{default: '0};
       rot_q        <= '{default: '0};
       red_busy_q   <= 1'b0;
       red_bag_q    <= '0;
@@ -387,6 +406,8 @@ module pifs_port_acc
       lines_q      <= lines_d;
       total_q      <= total_d;
       written_q    <= written_d;
+      rows_q       <= rows_d;
+      mapped_q     <= mapped_d;
       rot_q        <= rot_d;
       red_busy_q   <= red_busy_d;
       red_bag_q    <= red_bag_d;
@@ -447,13 +468,11 @@ module pifs_port_acc
   // A stalled result holds its payload until it transfers.
   ResStable_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
     res_valid_o && !res_ready_i |=> res_valid_o && $stable(res_bag_o) && $stable(res_line_o)
-                                    && $stable(res_data_o) && $stable(res_last_o));
+                                    && $stable(res_data_o) && $stable(res_last_o)
+                                    && $stable(res_poison_o));
   // The result FIFO never overflows: the reduce path only issues with room reserved.
   ResNoOverflow_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
     32'(res_cnt_q) <= ResDepth);
-  // A line is only accepted for a bag that is open and not yet complete.
-  ArrBagOpen_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-    arr_v |-> arr_bag_live);
   // A bag never receives more lines than it was opened with.
   WrittenBound_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
     s2_v_q |-> wb_in_bound);

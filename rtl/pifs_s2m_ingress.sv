@@ -112,11 +112,11 @@ module pifs_s2m_ingress
       unique case (slot_fmt(flit_i, 0))
         FmtH3: begin
           take_drs(slot[0 +: DrsW]);
-          take_ndr(slot[DrsW]);
+          take_ndr(slot[DrsW +: 4]);
         end
         FmtH4: begin
-          take_ndr(slot[0]);
-          take_ndr(slot[NdrW]);
+          take_ndr(slot[0 +: 4]);
+          take_ndr(slot[NdrW +: 4]);
         end
         FmtH5: begin
           take_drs(slot[0 +: DrsW]);
@@ -135,12 +135,12 @@ module pifs_s2m_ingress
           FmtG0: take_chunk(slot);
           FmtG4: begin
             take_drs(slot[0 +: DrsW]);
-            take_ndr(slot[DrsW]);
-            take_ndr(slot[DrsW + NdrW]);
+            take_ndr(slot[DrsW +: 4]);
+            take_ndr(slot[DrsW + NdrW +: 4]);
           end
           FmtG5: begin
-            take_ndr(slot[0]);
-            take_ndr(slot[NdrW]);
+            take_ndr(slot[0 +: 4]);
+            take_ndr(slot[NdrW +: 4]);
           end
           FmtG6: begin
             take_drs(slot[0 +: DrsW]);
@@ -219,9 +219,10 @@ module pifs_s2m_ingress
     end
   endtask
 
-  task automatic take_ndr(logic valid);
-    if (valid) begin
-      if (w_ndr == 2'(MaxNdrPerFlit)) begin
+  // An NDR: only its Valid bit and opcode matter here (field positions as the DRS).
+  task automatic take_ndr(logic [3:0] m);
+    if (m[0]) begin
+      if (m[NdrOpcodeLo +: 3] > NdrMaxOpcode || w_ndr == 2'(MaxNdrPerFlit)) begin
         w_err = 1'b1;
       end else begin
         w_ndr = w_ndr + 2'd1;

@@ -95,6 +95,7 @@ uint64_t PortSim::run(uint64_t max_cycles, bool stop_when_idle) {
     const bool fv = !flits_.empty() && flits_.front().not_before <= cycle_;
     if (fv && !flit_loaded) {
       std::memcpy(top_->flit_i.data(), flits_.front().words.data(), sizeof(uint32_t) * 17);
+      top_->flit_i.data()[16] &= 0xFFFFu;  // 528 bits: only the low half of word 16 exists
       flit_loaded = true;
     }
     top_->flit_valid_i = fv;

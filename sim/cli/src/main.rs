@@ -79,7 +79,7 @@ struct RunArgs {
     #[arg(long, requires = "trace")]
     tables: Option<usize>,
     /// Rows per table of the trace (indices must be below it); taken from --weights when given.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "model")]
     rows: Option<u64>,
     /// Embedding dimension (floats per row); taken from --weights or the model when not given.
     #[arg(long)]
@@ -210,7 +210,10 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         cfg.backend.name(),
         a.seed
     );
-    let out = system::run(&trace, &weights, &cfg).map_err(|e| check_failed(anyhow!("{e}")))?;
+    let out = system::run(&trace, &weights, &cfg).map_err(|e| match e {
+        pifs_sim::SimError::Config(_) => bad_input(anyhow!("{e}")),
+        _ => check_failed(anyhow!("{e}")),
+    })?;
     let wall = started.elapsed().as_secs_f64();
 
     let bound = if a.no_check {

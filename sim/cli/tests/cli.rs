@@ -353,6 +353,19 @@ fn bad_trace_inputs() {
     );
     // Missing --rows.
     assert_bad_input(&run(&good, &["--dim", "16"]), &["--rows"]);
+    // A row beyond the address window of its table (2^40 bytes per table).
+    let far = Trace {
+        tables: 1,
+        batch: 1,
+        indices: vec![(1i64 << 31) + 5],
+        offsets: vec![0, 1],
+    };
+    let farp = tmp("far.npz");
+    pifs_dlrm::write_trace_npz(&farp, &far).unwrap();
+    assert_bad_input(
+        &run(&farp, &["--rows", "4294967296", "--dim", "128"]),
+        &["indices[0]", "outside"],
+    );
     assert!(
         !pooled.exists(),
         "no output may be left behind on bad input"
@@ -414,6 +427,22 @@ fn bad_flags_are_usage_errors() {
     assert_eq!(o.status.code(), Some(2));
     let o = pifs(&["run", "--model", "rm1", "--ports", "0"]);
     assert_bad_input(&o, &["--ports"]);
+    let o = pifs(&[
+        "run",
+        "--model",
+        "rm3",
+        "--batch",
+        "1",
+        "--device-latency-ns",
+        "0",
+    ]);
+    assert_bad_input(&o, &["device_latency_ns", "one cycle"]);
+    let o = pifs(&["run", "--model", "rm1", "--rows", "10"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "--rows with --model is a usage error"
+    );
     let o = pifs(&["run", "--model", "rm1", "--frobnicate"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(!stderr(&o).contains("panicked"));

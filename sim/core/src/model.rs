@@ -31,6 +31,8 @@ struct Bag {
     /// First cycle a BagOpen of this slot is accepted again (after its last reduce issue).
     free_from: u64,
     lines: u8,
+    rows: u16,
+    mapped: u16,
     total: u32,
     arrived: u32,
     rot: [u8; MAX_ROW_LINES],
@@ -56,6 +58,8 @@ pub struct ModelPort {
     counters: PortCounters,
     last_result: u64,
     last_flit: Option<u64>,
+    last_arrival: Option<u64>,
+    last_cmd: Option<u64>,
 }
 
 impl Default for ModelPort {
@@ -82,6 +86,8 @@ impl ModelPort {
             counters: PortCounters::default(),
             last_result: 0,
             last_flit: None,
+            last_arrival: None,
+            last_cmd: None,
         }
     }
 
@@ -89,6 +95,7 @@ impl ModelPort {
         let ok = match c {
             Command::BagOpen { bag, rows, lines } => {
                 let b = bag as usize;
+                let lines = lines & 0xF; // the 4-bit field the RTL reads
                 let ok = b < NUM_BAGS
                     && (!self.bags[b].open || self.bags[b].free_from <= k)
                     && lines >= 1
@@ -98,6 +105,8 @@ impl ModelPort {
                         open: true,
                         free_from: u64::MAX,
                         lines,
+                        rows,
+                        mapped: 0,
                         total: rows as u32 * lines as u32,
                         arrived: 0,
                         rot: [0; MAX_ROW_LINES],
@@ -112,13 +121,17 @@ impl ModelPort {
             }
             Command::RowMap { bag, tag } => {
                 let b = bag as usize;
-                let live = b < NUM_BAGS && self.bags[b].open && self.bags[b].free_from > k;
+                let live = b < NUM_BAGS
+                    && self.bags[b].open
+                    && self.bags[b].free_from > k
+                    && self.bags[b].mapped < self.bags[b].rows;
                 let lines = if live { self.bags[b].lines as usize } else { 0 };
                 let t0 = tag as usize;
                 let ok = live
                     && t0 + lines <= NUM_TAGS
                     && (t0..t0 + lines).all(|t| self.tags[t].is_none());
                 if ok {
+                    self.bags[b].mapped += 1;
                     for l in 0..lines {
                         self.tags[t0 + l] = Some((bag, l as u8));
                     }
@@ -162,6 +175,12 @@ impl ModelPort {
             return;
         };
         self.tags[tag as usize] = None;
+        let b = &self.bags[bag as usize];
+        if !(b.open && b.arrived < b.total && line < b.lines) {
+            self.counters.tag_errors += 1;
+            return;
+        }
+        self.last_arrival = Some(a);
         let mut x = [0u32; 16];
         for (i, w) in x.iter_mut().enumerate() {
             *w = u32::from_le_bytes(data[4 * i..4 * i + 4].try_into().unwrap());
@@ -258,25 +277,24 @@ impl PortAccumulator for ModelPort {
             let nf = self.flits.front().map(|(nb, _)| (*nb).max(self.flit_free));
             let nc = self.cmds.front().map(|(nb, _)| (*nb).max(self.cmd_free));
             // A command in cycle k is seen by arrivals after k; a flit accepted in cycle f
-            // arrives in f + 1. On a tie the command's checks see the state before the arrival.
-            let take_cmd = match (nc, nf) {
+            // arrives in f + 1. On a tie the command's checks see the state before the arrival,
+            // so a command due at the window's end still goes before a flit due inside it.
+            let flit_due = nf.filter(|&f| f < until);
+            let cmd_due =
+                nc.filter(|&k| k < until || flit_due.is_some_and(|f| k <= f + INGRESS_LATENCY));
+            let take_cmd = match (cmd_due, flit_due) {
                 (Some(k), Some(f)) => k <= f + INGRESS_LATENCY,
                 (Some(_), None) => true,
                 _ => false,
             };
             if take_cmd {
-                let k = nc.unwrap();
-                if k >= until {
-                    break;
-                }
+                let k = cmd_due.unwrap();
                 self.reduce_to(k);
                 let (_, c) = self.cmds.pop_front().unwrap();
                 self.cmd_free = k + 1;
+                self.last_cmd = Some(k);
                 self.command(k, c);
-            } else if let Some(f) = nf {
-                if f >= until {
-                    break;
-                }
+            } else if let Some(f) = flit_due {
                 self.reduce_to(f + INGRESS_LATENCY);
                 let (_, flit) = self.flits.pop_front().unwrap();
                 self.flit_free = f + 1;
@@ -308,9 +326,12 @@ impl PortAccumulator for ModelPort {
         {
             return Err(SimError::Deadlock(max_cycles));
         }
-        // Idle once the last result has left and the last flit's line has been written back.
+        // Idle (as the RTL's busy output sees it) once the last result has left, the last line
+        // has been written back (arrival + 3) and the last flit and command have been taken.
         let end = (self.last_result + 1)
-            .max(self.last_flit.map_or(0, |f| f + 4))
+            .max(self.last_arrival.map_or(0, |a| a + 3))
+            .max(self.last_flit.map_or(0, |f| f + 1))
+            .max(self.last_cmd.map_or(0, |k| k + 1))
             .max(self.now);
         self.run_to(end)
     }

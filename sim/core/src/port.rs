@@ -55,6 +55,9 @@ pub enum SimError {
     Deadlock(u64),
     #[error("{0}")]
     Check(String),
+    /// The configuration or the workload cannot be simulated (bad input, exit code 2).
+    #[error("{0}")]
+    Config(String),
 }
 
 /// A downstream-port accumulator driven cycle by cycle (RTL) or at transaction level (model).

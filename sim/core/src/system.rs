@@ -127,9 +127,18 @@ struct Piece {
 
 /// Run a trace through `cfg.ports` ports.
 pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutput, SimError> {
-    cfg.timing.validate().map_err(SimError::Check)?;
+    cfg.timing.validate().map_err(SimError::Config)?;
+    let t = &cfg.timing;
+    if t.cycles(t.device_latency_ns) + t.cycles(t.link_flight_ns) == 0 {
+        return Err(SimError::Config(format!(
+            "device_latency_ns {} + link_flight_ns {}: at least one cycle ({} ns) is needed",
+            t.device_latency_ns,
+            t.link_flight_ns,
+            1.0 / t.clock_ghz
+        )));
+    }
     if cfg.ports == 0 || cfg.ports > 64 {
-        return Err(SimError::Check(format!(
+        return Err(SimError::Config(format!(
             "--ports {}: must be 1..=64",
             cfg.ports
         )));
@@ -137,12 +146,24 @@ pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutpu
     let dim = weights.dim();
     let row_lines = dim.div_ceil(16);
     if dim == 0 {
-        return Err(SimError::Check("dim 0: must be at least 1".into()));
+        return Err(SimError::Config("dim 0: must be at least 1".into()));
     }
     if trace.tables > MAX_TABLES {
-        return Err(SimError::Check(format!(
+        return Err(SimError::Config(format!(
             "{} tables: the address map holds at most {MAX_TABLES}",
             trace.tables
+        )));
+    }
+    // Each table owns 2^40 bytes of the device address space.
+    let max_row = (1u64 << 40) / (row_lines as u64 * 64);
+    if let Some((pos, &r)) = trace
+        .indices
+        .iter()
+        .enumerate()
+        .find(|(_, &r)| r < 0 || r as u64 >= max_row)
+    {
+        return Err(SimError::Config(format!(
+            "indices[{pos}] = {r}: outside 0..{max_row}, the rows a table of dim {dim} can hold in its 2^40-byte window"
         )));
     }
     // Column groups of at most MAX_ROW_LINES lines each.
@@ -226,6 +247,7 @@ pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutpu
 
     let cycles = port_stats
         .iter()
+        .filter(|s| s.result_lines > 0)
         .map(|s| s.last_result_cycle + 1)
         .max()
         .unwrap_or(0);
