@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the native C++ benchmark harness of `make bench` (bench_native.cpp) against the
-# switch-port RTL, Verilated exactly as bindings/build.rs does for the Rust co-simulation:
+# Builds the native C++ benchmark harness of `make bench`: bench_native.cpp plus the bridge's own
+# bindings/cpp/port_sim.cpp (against the cxx stand-ins in shim/, so its PortSim::run is the loop
+# being timed), linked with the switch-port RTL Verilated exactly as bindings/build.rs does for
+# the Rust co-simulation:
 #
 #   $VERILATOR --cc --build -j N --top-module TOP --prefix PREFIX -Mdir DIR \
 #     <bindings/verilator.flags, one argument per line> $PIFS_VERILATOR_FLAGS rtl/*.sv
@@ -51,7 +53,8 @@ exe="$build/pifs_bench_native"
 key="$({
   printf '%s\n' "$version" "$vroot" "$vl" "$cxx" "$top" "$prefix" "${flags[@]}" "${extra[@]}"
   "$cxx" --version | head -n 1
-  cat "${sources[@]}" "$here/bench_native.cpp" "$here/build.sh"
+  cat "${sources[@]}" "$here/bench_native.cpp" "$here/build.sh" "$here"/shim/* \
+    "$root"/bindings/cpp/* "$root/bindings/src/lib.rs"
 } | sha256sum | cut -d' ' -f1)"
 if [ -x "$exe" ] && [ "$(cat "$build/inputs.sha256" 2>/dev/null)" = "$key" ]; then
   say "up to date: $exe"
@@ -60,8 +63,13 @@ if [ -x "$exe" ] && [ "$(cat "$build/inputs.sha256" 2>/dev/null)" = "$key" ]; th
 fi
 
 mdir="$build/verilated"
-rm -rf "$mdir" "$build/rt" "$exe" "$build/inputs.sha256"
-mkdir -p "$build/rt"
+inc="$build/include"
+rm -rf "$mdir" "$build/rt" "$inc" "$exe" "$build/inputs.sha256"
+mkdir -p "$build/rt" "$inc/rust" "$inc/pifs-rtl/src" "$inc/pifs-rtl/cpp"
+# The include layout cxx_build gives port_sim.cpp, with the stand-ins for cxx's headers.
+cp "$here/shim/cxx.h" "$inc/rust/cxx.h"
+cp "$here/shim/lib.rs.h" "$inc/pifs-rtl/src/lib.rs.h"
+cp "$root/bindings/cpp/port_sim.h" "$inc/pifs-rtl/cpp/port_sim.h"
 jobs="$(nproc 2>/dev/null || echo 2)"
 cmd=("$vl" --cc --build -j "$jobs" --top-module "$top" --prefix "$prefix" -Mdir "$mdir"
   "${flags[@]}" "${extra[@]}" "${sources[@]}")
@@ -93,7 +101,7 @@ done
 # As the cc crate compiles port_sim.cpp and the runtime in a release build with debug = 1.
 cflags=(-std=c++17 -O2 -g1 -fPIC -ffunction-sections -fdata-sections -fno-omit-frame-pointer
   -mno-omit-leaf-frame-pointer -m64 -faligned-new
-  -Wno-unused-parameter -I"$mdir" -I"$include" -I"$include/vltstd" "${defs[@]}")
+  -Wno-unused-parameter -I"$inc" -I"$mdir" -I"$include" -I"$include/vltstd" "${defs[@]}")
 
 objs=()
 if [ ${#runtime[@]} -eq 0 ]; then
@@ -111,7 +119,8 @@ libs=(-lz -lpthread)
 if grep -q -- '-llz4' "$include/verilated.mk" 2>/dev/null; then libs+=(-llz4); fi
 
 say "compiling harness"
-"$cxx" "${cflags[@]}" "$here/bench_native.cpp" "${model[@]}" "${objs[@]}" "${runtime[@]}" \
+"$cxx" "${cflags[@]}" "$here/bench_native.cpp" "$root/bindings/cpp/port_sim.cpp" \
+  "${model[@]}" "${objs[@]}" "${runtime[@]}" \
   "${libs[@]}" -o "$exe"
 printf '%s\n' "$key" > "$build/inputs.sha256"
 say "built $exe"
