@@ -49,6 +49,7 @@ module pifs_port_top
   logic              line_poison;
   logic [LineW-1:0]  line_data;
   logic              acc_busy;
+  logic              ingress_busy;
 
   pifs_s2m_ingress u_ingress (
     .clk_i,
@@ -63,7 +64,8 @@ module pifs_port_top
     .line_data_o   (line_data),
     .crc_err_o,
     .proto_err_o,
-    .ndr_o
+    .ndr_o,
+    .busy_o        (ingress_busy)
   );
 
   pifs_port_acc #(
@@ -98,8 +100,8 @@ module pifs_port_top
     .busy_o        (acc_busy)
   );
 
-  // The port is busy while the accumulator is, or while a line waits between the two.
-  assign busy_o = acc_busy || line_valid;
+  // The port is busy while the accumulator or the ingress holds anything.
+  assign busy_o = acc_busy || ingress_busy;
 
   // A flit offered by the device stays offered, unchanged, until it transfers.
   FlitStable_A: assert property (@(posedge clk_i) disable iff (!rst_ni)

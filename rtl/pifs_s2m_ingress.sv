@@ -6,7 +6,8 @@
 // a G0 slot carries the next queued chunk; with 4 or more chunks queued at the end of a flit the
 // next flit is an all-data flit, otherwise the remaining r chunks sit in slots 1..r of the next
 // header flit. A flit carries at most 4 chunks, so at most one line completes per flit: the
-// ingress keeps line rate with a single output register.
+// ingress keeps line rate with an input register (the flit) and an output register (the line).
+// A flit taken in cycle t is decoded in t+1; its line, if it completes one, is valid in t+2.
 //
 // A flit with a bad CRC, or one that breaks a packing rule, is dropped whole (state unchanged)
 // and reported on crc_err_o / proto_err_o for one cycle. Control flits (Type = 1) are skipped.
@@ -28,10 +29,11 @@ module pifs_s2m_ingress
   output logic               line_poison_o,
   output logic [LineW-1:0]   line_data_o,
 
-  // Event pulses (one cycle, on the cycle a flit transfers).
+  // Event pulses (one cycle, in the cycle after a flit transfers, when it is decoded).
   output logic               crc_err_o,      // the flit failed its CRC and was dropped
   output logic               proto_err_o,    // the flit broke a packing rule and was dropped
-  output logic [1:0]         ndr_o           // number of valid NDR messages in the flit
+  output logic [1:0]         ndr_o,          // number of valid NDR messages in the flit
+  output logic               busy_o          // a flit or a line is held
 );
 
   localparam int unsigned HdrQDepth = 4;  // at most 1 partial line + 3 new DRS per flit
@@ -52,9 +54,20 @@ module pifs_s2m_ingress
   drs_hdr_t                 out_hdr_d, out_hdr_q;
   logic [LineW-1:0]         out_data_d, out_data_q;
 
-  logic flit_fire;
-  assign flit_ready_o = !out_valid_q || line_ready_i;
+  // Input register: a flit is taken into in_flit_q, then checked and decoded in the next cycle
+  // (dec_fire) when the output register can take its line. The CRC tree and the slot decode thus
+  // start from a register, not from the port's pins.
+  logic             in_valid_d, in_valid_q;
+  logic [FlitW-1:0] in_flit_q;
+  logic             dec_ok;     // the flit in in_flit_q can be decoded this cycle
+  logic             dec_fire;
+  logic             flit_fire;
+  assign dec_ok       = !out_valid_q || line_ready_i;
+  assign dec_fire     = in_valid_q && dec_ok;
+  assign flit_ready_o = !in_valid_q || dec_ok;
   assign flit_fire    = flit_valid_i && flit_ready_o;
+  assign in_valid_d   = flit_fire || (in_valid_q && !dec_ok);
+  assign busy_o       = in_valid_q || out_valid_q;
 
   // Queued chunks still to come; 4 or more means this flit is an all-data flit.
   logic [4:0] pending;
@@ -98,18 +111,18 @@ module pifs_s2m_ingress
     slot        = '0;
     fmt         = '0;
 
-    crc_ok   = crc16(flit_i[PayloadW-1:0]) == flit_i[FlitW-1:PayloadW];
+    crc_ok   = crc16(in_flit_q[PayloadW-1:0]) == in_flit_q[FlitW-1:PayloadW];
     all_data = pending >= 5'd4;
     carry    = pending;
 
     if (all_data) begin
       for (int c = 0; c < 4; c++) begin
-        take_chunk(flit_i[c * ChunkW +: ChunkW]);
+        take_chunk(in_flit_q[c * ChunkW +: ChunkW]);
       end
-    end else if (!flit_i[HdrTypeBit]) begin
+    end else if (!in_flit_q[HdrTypeBit]) begin
       // Slot 0: 96 payload bits at flit bits [127:32].
-      slot = {32'h0, flit_i[127:32]};
-      unique case (slot_fmt(flit_i, 0))
+      slot = {32'h0, in_flit_q[127:32]};
+      unique case (slot_fmt(in_flit_q, 0))
         FmtH3: begin
           take_drs(slot[0 +: DrsW]);
           take_ndr(slot[DrsW +: 4]);
@@ -125,8 +138,8 @@ module pifs_s2m_ingress
         default: w_err = 1'b1;  // H0-H2 are CXL.cache formats; 6 and 7 are not slot-0 formats
       endcase
       for (int s = 1; s < 4; s++) begin
-        slot = flit_i[s * SlotW +: SlotW];
-        fmt  = slot_fmt(flit_i, s);
+        slot = in_flit_q[s * SlotW +: SlotW];
+        fmt  = slot_fmt(in_flit_q, s);
         // Chunks left over from the previous flit must come first, in slots 1..carry.
         if ((5'(s) <= carry) && (fmt != FmtG0)) begin
           w_err = 1'b1;
@@ -163,7 +176,7 @@ module pifs_s2m_ingress
     crc_err_o   = 1'b0;
     proto_err_o = 1'b0;
     ndr_o       = '0;
-    if (flit_fire) begin
+    if (dec_fire) begin
       if (!crc_ok) begin
         crc_err_o = 1'b1;
       end else if (w_err) begin
@@ -239,6 +252,7 @@ module pifs_s2m_ingress
       out_valid_q <= 1'b0;
       out_hdr_q   <= '0;
       out_data_q  <= '0;
+      in_valid_q  <= 1'b0;
     end else begin
       hq_q        <= hq_d;
       hq_cnt_q    <= hq_cnt_d;
@@ -247,6 +261,14 @@ module pifs_s2m_ingress
       out_valid_q <= out_valid_d;
       out_hdr_q   <= out_hdr_d;
       out_data_q  <= out_data_d;
+      in_valid_q  <= in_valid_d;
+    end
+  end
+
+  // The input flit register (no reset: only read while in_valid_q is set).
+  always_ff @(posedge clk_i) begin
+    if (flit_fire) begin
+      in_flit_q <= flit_i;
     end
   end
 

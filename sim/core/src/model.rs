@@ -18,8 +18,9 @@ use crate::port::{Arrival, PortAccumulator, PortCounters, PortResult, SimError};
 use pifs_cxl::{DecodeError, Decoder, Dir, Flit, Message};
 use std::collections::VecDeque;
 
-/// Cycles from a flit's acceptance to its line's arrival at the accumulator.
-const INGRESS_LATENCY: u64 = 1;
+/// Cycles from a flit's acceptance to its line's arrival at the accumulator (input register,
+/// then decode into the output register).
+const INGRESS_LATENCY: u64 = 2;
 /// Cycles from an arrival to the cycle its bag can be seen complete by the reduce engine.
 const ACC_TO_COMPLETE: u64 = 3;
 /// Cycles from a reduce issue to the result leaving the port.
@@ -330,7 +331,7 @@ impl PortAccumulator for ModelPort {
         // has been written back (arrival + 3) and the last flit and command have been taken.
         let end = (self.last_result + 1)
             .max(self.last_arrival.map_or(0, |a| a + 3))
-            .max(self.last_flit.map_or(0, |f| f + 1))
+            .max(self.last_flit.map_or(0, |f| f + INGRESS_LATENCY))
             .max(self.last_cmd.map_or(0, |k| k + 1))
             .max(self.now);
         self.run_to(end)
