@@ -278,7 +278,7 @@ impl PortAccumulator for ModelPort {
             let nf = self.flits.front().map(|(nb, _)| (*nb).max(self.flit_free));
             let nc = self.cmds.front().map(|(nb, _)| (*nb).max(self.cmd_free));
             // A command in cycle k is seen by arrivals after k; a flit accepted in cycle f
-            // arrives in f + 1. On a tie the command's checks see the state before the arrival,
+            // arrives in f + INGRESS_LATENCY. On a tie the command's checks see the state before the arrival,
             // so a command due at the window's end still goes before a flit due inside it.
             let flit_due = nf.filter(|&f| f < until);
             let cmd_due =
