@@ -348,7 +348,9 @@ fn drive_port(
                 }
             }
             acc.push_cmds(&cmds);
-            lookups += piece.rows.len() as u64;
+            if piece.line0 == 0 {
+                lookups += piece.rows.len() as u64; // a row read in column groups counts once
+            }
             piece_tags[next] = tags;
             slot_piece[slot] = Some(next);
             next += 1;
