@@ -8,10 +8,16 @@ BATCH  ?= 4
 MODEL  ?= rm1
 PORTS  ?= 1
 OUT    ?= out
+# make regress: cases per testbench, testbench-name regex, worker threads (default: cores), and
+# TEST= CASE_SEED= to replay one case. Without SEED= on the command line the run seed is
+# time-based (printed); SEED ?= 1 above does not apply to regress.
+SEEDS  ?= 20
+TESTS  ?=
+JOBS   ?=
 # Find or install Verilator and export VERILATOR / VERILATOR_ROOT for the recipe.
 VL     := set -eo pipefail; vl="$$(scripts/verilator.sh)"; export $$vl;
 
-.PHONY: all deps build test test-wheel lint run wave unit bench help clean
+.PHONY: all deps build test test-wheel lint run wave unit bench regress help clean
 
 all: build
 
@@ -25,6 +31,7 @@ help:
 	@echo "make wave             run the main job with an FST waveform of port 0 in $(OUT)/"
 	@echo "make unit             the fp32 adder's standalone C++ harness (24 M pairs)"
 	@echo "make bench            performance figures: co-sim vs native C++ Verilator, line rate, lookups/s, peak RSS"
+	@echo "make regress          every testbench over many seeds in parallel, JUnit XML in $(OUT)/regress/ (SEEDS= TESTS=regex SEED= JOBS=; TEST= CASE_SEED= replays one case)"
 
 deps:
 	@scripts/verilator.sh
@@ -65,6 +72,16 @@ bench:
 	native="$$(testbenches/native/build.sh $(OUT)/bench/native)"; \
 	$(CARGO) run --release --quiet --bin pifs-bench -- --native "$$native" --out $(OUT)/bench \
 	  --seed $(SEED) | tee $(OUT)/bench/bench.txt
+
+# Every testbench of pifs-tb's regress registry over SEEDS seeds each, on JOBS threads; prints a
+# summary table and a replay command per failure, writes $(OUT)/regress/results.xml (JUnit), exits
+# non-zero on any failure. SEED is passed only when given (origin not "file"): else time-based.
+regress:
+	@$(VL) $(CARGO) run --release --quiet -p pifs-tb --bin pifs-regress -- \
+	  --out $(OUT)/regress --seeds $(SEEDS) $(if $(JOBS),--jobs $(JOBS)) \
+	  $(if $(filter-out file,$(origin SEED)),--seed $(SEED)) \
+	  $(if $(value TESTS),--tests '$(value TESTS)') \
+	  $(if $(TEST)$(CASE_SEED),--test '$(TEST)' --case-seed '$(CASE_SEED)')
 
 lint:
 	@$(VL) scripts/lint-rtl.sh; \

@@ -8,6 +8,8 @@
 //! scoreboard ([`compare`]) checks the RTL against the reference model line by line and bit by
 //! bit, the accumulation order (monitor) event by event, and, without back-pressure, the cycles.
 
+pub mod regress;
+
 use pifs_cxl::{Flit, Message, S2mDrs, S2mPacker};
 use pifs_rng::Rng;
 use pifs_sim::params::{MAX_ROW_LINES, NUM_BAGS, NUM_TAGS};
