@@ -6,7 +6,9 @@
 use pifs_rng::Rng;
 use pifs_sim::model::ModelPort;
 use pifs_sim::rtl::RtlPort;
-use pifs_tb::{compare, drive, expected_sums, random_bag, BagSpec, Outcome, Scenario, Values};
+use pifs_tb::{
+    compare, drive, expected_sums, random_bag, random_scenario, BagSpec, Outcome, Scenario, Values,
+};
 
 fn seeds(default: std::ops::Range<u64>) -> Vec<u64> {
     match std::env::var("PIFS_SEED") {
@@ -21,39 +23,6 @@ fn run_both(sc: &Scenario) -> (Outcome, Outcome) {
     let r = drive(&mut rtl, sc).expect("rtl run");
     let m = drive(&mut model, sc).expect("model run");
     (r, m)
-}
-
-/// Random bags: a mix of short and long bags, any row size, some duplicate rows.
-fn random_scenario(seed: u64, kind: Values) -> Scenario {
-    let mut rng = Rng::new(seed);
-    let nbags = rng.range(1, 40) as usize;
-    let mut bags = Vec::new();
-    for _ in 0..nbags {
-        let lines = rng.range(1, 8) as usize;
-        let max_rows = 256 / lines;
-        let rows = match rng.below(4) {
-            0 => 0,
-            1 => rng.range(1, 3) as usize,
-            2 => rng.range(1, max_rows as u64) as usize,
-            _ => max_rows,
-        };
-        let mut b = random_bag(&mut rng, rows, lines, kind, 0.02);
-        // Duplicate rows, as real bags have.
-        for i in 1..b.rows.len() {
-            if rng.chance(0.1) {
-                let j = rng.below(i as u64) as usize;
-                b.rows[i] = b.rows[j].clone();
-            }
-        }
-        bags.push(b);
-    }
-    Scenario {
-        bags,
-        seed,
-        out_of_order: rng.chance(0.7),
-        gap_chance: if rng.chance(0.5) { 0.0 } else { 0.2 },
-        res_ready_percent: 100,
-    }
 }
 
 fn assert_sums_follow_send_order(sc: &Scenario, out: &Outcome, seed: u64) {

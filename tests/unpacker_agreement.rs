@@ -2,76 +2,19 @@
 //! reference model, on random S2M flit streams: valid streams with every slot format and NDRs
 //! mixed in, streams with corrupted flits (CRC errors), and flits that break a packing rule.
 
-use pifs_cxl::{Flit, Message, S2mDrs, S2mNdr, S2mPacker};
+use pifs_cxl::Flit;
 use pifs_rng::Rng;
 use pifs_sim::model::ModelPort;
 use pifs_sim::rtl::RtlPort;
 use pifs_sim::{Command, PortAccumulator};
-use std::collections::VecDeque;
+use pifs_tb::random_stream;
 
-type Cmds = Vec<(u64, Command)>;
-type Flits = Vec<(u64, Flit)>;
 /// What a port made of a stream: arrivals (cycle, bag, line, part), counters, results.
 type Played = (
     Vec<(u64, u8, u8, u8)>,
     pifs_sim::PortCounters,
     Vec<(u8, u8, [u32; 16])>,
 );
-
-/// A random stream: `n` one-line rows (tags 0..n, each its own 1-row bag slot in groups of 16
-/// rows per bag) interleaved with NDRs; returns commands and flits.
-fn stream(seed: u64, rows: usize) -> (Cmds, Flits) {
-    let mut rng = Rng::new(seed);
-    let mut cmds = Vec::new();
-    let bags = rows.div_ceil(16);
-    for b in 0..bags {
-        let n = (rows - 16 * b).min(16);
-        cmds.push((
-            0,
-            Command::BagOpen {
-                bag: b as u8,
-                rows: n as u16,
-                lines: 1,
-            },
-        ));
-        for r in 0..n {
-            cmds.push((
-                0,
-                Command::RowMap {
-                    bag: b as u8,
-                    tag: (16 * b + r) as u16,
-                },
-            ));
-        }
-    }
-    let mut tags: Vec<u16> = (0..rows as u16).collect();
-    rng.shuffle(&mut tags);
-    let mut avail = VecDeque::new();
-    for t in tags {
-        if rng.chance(0.3) {
-            avail.push_back(Message::S2mNdr(S2mNdr::cmp(rng.below(1 << 16) as u16)));
-        }
-        let mut data = [0u8; 64];
-        for d in data.iter_mut() {
-            *d = rng.below(256) as u8;
-        }
-        avail.push_back(Message::S2mDrs(
-            S2mDrs::mem_data(t, rng.chance(0.05)),
-            Box::new(data),
-        ));
-    }
-    let mut packer = S2mPacker::new(rng.next_u64());
-    let start = cmds.len() as u64;
-    let mut flits = Vec::new();
-    while let Some(f) = packer.next_flit(&mut avail) {
-        flits.push((start + flits.len() as u64 + rng.below(2), f));
-    }
-    // Offer times must not decrease.
-    for i in 1..flits.len() {
-        flits[i].0 = flits[i].0.max(flits[i - 1].0);
-    }
-    (cmds, flits)
-}
 
 fn play(cmds: &[(u64, Command)], flits: &[(u64, Flit)], port: &mut dyn PortAccumulator) -> Played {
     port.push_cmds(cmds);
@@ -97,7 +40,7 @@ fn play(cmds: &[(u64, Command)], flits: &[(u64, Flit)], port: &mut dyn PortAccum
 fn valid_random_streams_decode_identically() {
     for seed in 0..12u64 {
         eprintln!("valid streams: seed {seed}");
-        let (cmds, flits) = stream(seed, 200);
+        let (cmds, flits) = random_stream(&mut Rng::new(seed), 200);
         let mut rtl = RtlPort::new(seed, None).unwrap();
         let r = play(&cmds, &flits, &mut rtl);
         let m = play(&cmds, &flits, &mut ModelPort::new());
@@ -114,7 +57,7 @@ fn valid_random_streams_decode_identically() {
 fn corrupted_flits_are_dropped_identically() {
     for seed in 20..32u64 {
         eprintln!("corrupted streams: seed {seed}");
-        let (cmds, mut flits) = stream(seed, 120);
+        let (cmds, mut flits) = random_stream(&mut Rng::new(seed), 120);
         let mut rng = Rng::new(seed);
         let mut flipped = 0;
         for f in flits.iter_mut() {

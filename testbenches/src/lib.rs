@@ -10,7 +10,7 @@
 
 pub mod regress;
 
-use pifs_cxl::{Flit, Message, S2mDrs, S2mPacker};
+use pifs_cxl::{Flit, Message, S2mDrs, S2mNdr, S2mPacker};
 use pifs_rng::Rng;
 use pifs_sim::params::{MAX_ROW_LINES, NUM_BAGS, NUM_TAGS};
 use pifs_sim::{Arrival, Command, PortAccumulator, PortResult, SimError};
@@ -97,6 +97,96 @@ pub fn random_bag(
         poisoned: (0..rows).map(|_| rng.chance(poison_chance)).collect(),
     }
 }
+
+/// Random bags: a mix of empty, short and long bags (0 to 256 rows), any row size, some duplicate
+/// rows, out of order or not, with or without flit gaps; no back-pressure.
+pub fn random_scenario(seed: u64, kind: Values) -> Scenario {
+    let mut rng = Rng::new(seed);
+    let nbags = rng.range(1, 40) as usize;
+    let mut bags = Vec::new();
+    for _ in 0..nbags {
+        let lines = rng.range(1, 8) as usize;
+        let max_rows = 256 / lines;
+        let rows = match rng.below(4) {
+            0 => 0,
+            1 => rng.range(1, 3) as usize,
+            2 => rng.range(1, max_rows as u64) as usize,
+            _ => max_rows,
+        };
+        let mut b = random_bag(&mut rng, rows, lines, kind, 0.02);
+        for i in 1..b.rows.len() {
+            if rng.chance(0.1) {
+                let j = rng.below(i as u64) as usize;
+                b.rows[i] = b.rows[j].clone();
+            }
+        }
+        bags.push(b);
+    }
+    Scenario {
+        bags,
+        seed,
+        out_of_order: rng.chance(0.7),
+        gap_chance: if rng.chance(0.5) { 0.0 } else { 0.2 },
+        res_ready_percent: 100,
+    }
+}
+
+/// A random S2M stream with its commands: `rows` one-line rows with tags 0..rows, in bags of up
+/// to 16 one-line rows, responses shuffled, NDRs mixed in, offered with random one-cycle gaps.
+pub fn random_stream(rng: &mut Rng, rows: usize) -> (Cmds, Flits) {
+    let mut cmds = Vec::new();
+    for b in 0..rows.div_ceil(16) {
+        let n = (rows - 16 * b).min(16);
+        cmds.push((
+            0,
+            Command::BagOpen {
+                bag: b as u8,
+                rows: n as u16,
+                lines: 1,
+            },
+        ));
+        for r in 0..n {
+            cmds.push((
+                0,
+                Command::RowMap {
+                    bag: b as u8,
+                    tag: (16 * b + r) as u16,
+                },
+            ));
+        }
+    }
+    let mut tags: Vec<u16> = (0..rows as u16).collect();
+    rng.shuffle(&mut tags);
+    let mut avail = VecDeque::new();
+    for t in tags {
+        if rng.chance(0.3) {
+            avail.push_back(Message::S2mNdr(S2mNdr::cmp(rng.below(1 << 16) as u16)));
+        }
+        let mut data = [0u8; 64];
+        for d in data.iter_mut() {
+            *d = rng.below(256) as u8;
+        }
+        avail.push_back(Message::S2mDrs(
+            S2mDrs::mem_data(t, rng.chance(0.05)),
+            Box::new(data),
+        ));
+    }
+    let mut packer = S2mPacker::new(rng.next_u64());
+    let start = cmds.len() as u64;
+    let mut flits: Flits = Vec::new();
+    while let Some(f) = packer.next_flit(&mut avail) {
+        flits.push((start + flits.len() as u64 + rng.below(2), f));
+    }
+    for i in 1..flits.len() {
+        flits[i].0 = flits[i].0.max(flits[i - 1].0);
+    }
+    (cmds, flits)
+}
+
+/// Host commands, each with the first cycle it may be offered.
+pub type Cmds = Vec<(u64, Command)>;
+/// S2M flits, each with the first cycle it may be offered.
+pub type Flits = Vec<(u64, Flit)>;
 
 /// What one run of a scenario produced.
 #[derive(Clone, Debug, Default)]

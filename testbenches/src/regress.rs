@@ -7,14 +7,17 @@
 //! thread that runs it, so models never cross or share threads; the model is not built with
 //! Verilator threads, and separate contexts on separate threads are what Verilator supports.
 
-use crate::{compare, digest, drive, expected_sums, random_bag, Outcome, Scenario, Values};
-use pifs_cxl::{Flit, Message, S2mDrs, S2mNdr, S2mPacker};
+use crate::{
+    compare, digest, drive, expected_sums, random_bag, random_scenario, random_stream, Outcome,
+    Scenario, Values,
+};
+use pifs_cxl::Flit;
 use pifs_rng::{splitmix64, Rng};
 use pifs_sim::model::ModelPort;
 use pifs_sim::rtl::RtlPort;
 use pifs_sim::{Command, PortAccumulator, PortCounters};
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -164,39 +167,6 @@ fn drive_rtl(sc: &Scenario, cycles: &mut u64) -> Result<Outcome, String> {
 
 fn drive_model(sc: &Scenario) -> Result<Outcome, String> {
     drive(&mut ModelPort::new(), sc).map_err(|e| format!("model: {e}"))
-}
-
-/// Random bags: a mix of empty, short and long bags, any row size, some duplicate rows (as in
-/// tests/port_scoreboard.rs).
-fn random_scenario(seed: u64, kind: Values) -> Scenario {
-    let mut rng = Rng::new(seed);
-    let nbags = rng.range(1, 40) as usize;
-    let mut bags = Vec::new();
-    for _ in 0..nbags {
-        let lines = rng.range(1, 8) as usize;
-        let max_rows = 256 / lines;
-        let rows = match rng.below(4) {
-            0 => 0,
-            1 => rng.range(1, 3) as usize,
-            2 => rng.range(1, max_rows as u64) as usize,
-            _ => max_rows,
-        };
-        let mut b = random_bag(&mut rng, rows, lines, kind, 0.02);
-        for i in 1..b.rows.len() {
-            if rng.chance(0.1) {
-                let j = rng.below(i as u64) as usize;
-                b.rows[i] = b.rows[j].clone();
-            }
-        }
-        bags.push(b);
-    }
-    Scenario {
-        bags,
-        seed,
-        out_of_order: rng.chance(0.7),
-        gap_chance: if rng.chance(0.5) { 0.0 } else { 0.2 },
-        res_ready_percent: 100,
-    }
 }
 
 /// Every bag's sum equals the documented order replayed from the send order; poison is the OR
@@ -383,66 +353,12 @@ fn line_rate(seed: u64) -> CaseResult {
     })
 }
 
-type Cmds = Vec<(u64, Command)>;
-type Flits = Vec<(u64, Flit)>;
 /// What a port made of a stream: arrivals (cycle, bag, line, part), counters, results.
 type Played = (
     Vec<(u64, u8, u8, u8)>,
     PortCounters,
     Vec<(u8, u8, [u32; 16])>,
 );
-
-/// A random stream (as in tests/unpacker_agreement.rs): `rows` one-line rows with tags
-/// 0..rows, in 1-row-per-tag bags of up to 16 rows, shuffled and interleaved with NDRs.
-fn stream(rng: &mut Rng, rows: usize) -> (Cmds, Flits) {
-    let mut cmds = Vec::new();
-    for b in 0..rows.div_ceil(16) {
-        let n = (rows - 16 * b).min(16);
-        cmds.push((
-            0,
-            Command::BagOpen {
-                bag: b as u8,
-                rows: n as u16,
-                lines: 1,
-            },
-        ));
-        for r in 0..n {
-            cmds.push((
-                0,
-                Command::RowMap {
-                    bag: b as u8,
-                    tag: (16 * b + r) as u16,
-                },
-            ));
-        }
-    }
-    let mut tags: Vec<u16> = (0..rows as u16).collect();
-    rng.shuffle(&mut tags);
-    let mut avail = VecDeque::new();
-    for t in tags {
-        if rng.chance(0.3) {
-            avail.push_back(Message::S2mNdr(S2mNdr::cmp(rng.below(1 << 16) as u16)));
-        }
-        let mut data = [0u8; 64];
-        for d in data.iter_mut() {
-            *d = rng.below(256) as u8;
-        }
-        avail.push_back(Message::S2mDrs(
-            S2mDrs::mem_data(t, rng.chance(0.05)),
-            Box::new(data),
-        ));
-    }
-    let mut packer = S2mPacker::new(rng.next_u64());
-    let start = cmds.len() as u64;
-    let mut flits: Flits = Vec::new();
-    while let Some(f) = packer.next_flit(&mut avail) {
-        flits.push((start + flits.len() as u64 + rng.below(2), f));
-    }
-    for i in 1..flits.len() {
-        flits[i].0 = flits[i].0.max(flits[i - 1].0);
-    }
-    (cmds, flits)
-}
 
 fn play(
     cmds: &[(u64, Command)],
@@ -473,7 +389,7 @@ fn corrupted_stream(seed: u64) -> CaseResult {
     case(|cycles| {
         let mut rng = Rng::new(seed);
         let rows = rng.range(40, 200) as usize;
-        let (cmds, mut flits) = stream(&mut rng.fork(1), rows);
+        let (cmds, mut flits) = random_stream(&mut rng.fork(1), rows);
         let mut flipped = 0;
         for f in flits.iter_mut() {
             if rng.chance(0.05) {
