@@ -7,33 +7,10 @@ use pifs_rng::Rng;
 use pifs_sim::model::ModelPort;
 use pifs_sim::rtl::RtlPort;
 use pifs_sim::{Command, PortAccumulator};
-use pifs_tb::random_stream;
-
-/// What a port made of a stream: arrivals (cycle, bag, line, part), counters, results.
-type Played = (
-    Vec<(u64, u8, u8, u8)>,
-    pifs_sim::PortCounters,
-    Vec<(u8, u8, [u32; 16])>,
-);
+use pifs_tb::{flip_random_bits, play_stream, random_stream, Played};
 
 fn play(cmds: &[(u64, Command)], flits: &[(u64, Flit)], port: &mut dyn PortAccumulator) -> Played {
-    port.push_cmds(cmds);
-    port.push_flits(flits);
-    let end = flits.last().map_or(0, |f| f.0) + 64;
-    port.run_to(end).unwrap();
-    let arr = port
-        .take_arrivals()
-        .into_iter()
-        .map(|a| (a.cycle, a.bag, a.line, a.part))
-        .collect();
-    let res = port
-        .take_results()
-        .into_iter()
-        .map(|r| (r.bag, r.line, r.data))
-        .collect();
-    let mut c = port.counters();
-    c.cycles = 0;
-    (arr, c, res)
+    play_stream(cmds, flits, port).expect("run")
 }
 
 #[test]
@@ -59,14 +36,7 @@ fn corrupted_flits_are_dropped_identically() {
         eprintln!("corrupted streams: seed {seed}");
         let (cmds, mut flits) = random_stream(&mut Rng::new(seed), 120);
         let mut rng = Rng::new(seed);
-        let mut flipped = 0;
-        for f in flits.iter_mut() {
-            if rng.chance(0.05) {
-                let bit = rng.below(528) as usize;
-                f.1 .0[bit / 8] ^= 1 << (bit % 8);
-                flipped += 1;
-            }
-        }
+        let flipped = flip_random_bits(&mut rng, &mut flits, 0.05);
         let mut rtl = RtlPort::new(seed, None).unwrap();
         let r = play(&cmds, &flits, &mut rtl);
         let m = play(&cmds, &flits, &mut ModelPort::new());

@@ -188,6 +188,52 @@ pub type Cmds = Vec<(u64, Command)>;
 /// S2M flits, each with the first cycle it may be offered.
 pub type Flits = Vec<(u64, Flit)>;
 
+/// What a port made of a stream: arrivals (cycle, bag, line, part), counters (cycles zeroed),
+/// results (bag, line, data).
+pub type Played = (
+    Vec<(u64, u8, u8, u8)>,
+    pifs_sim::PortCounters,
+    Vec<(u8, u8, [u32; 16])>,
+);
+
+/// Play commands and flits into `port` for 64 cycles past the last flit, without waiting for
+/// bags to complete (a corrupted stream may leave some open), and collect what it made.
+pub fn play_stream(
+    cmds: &[(u64, Command)],
+    flits: &[(u64, Flit)],
+    port: &mut dyn PortAccumulator,
+) -> Result<Played, SimError> {
+    port.push_cmds(cmds);
+    port.push_flits(flits);
+    port.run_to(flits.last().map_or(0, |f| f.0) + 64)?;
+    let arr = port
+        .take_arrivals()
+        .into_iter()
+        .map(|a| (a.cycle, a.bag, a.line, a.part))
+        .collect();
+    let res = port
+        .take_results()
+        .into_iter()
+        .map(|r| (r.bag, r.line, r.data))
+        .collect();
+    let mut c = port.counters();
+    c.cycles = 0;
+    Ok((arr, c, res))
+}
+
+/// Flip one random bit in each flit with probability `p`; returns how many flits were hit.
+pub fn flip_random_bits(rng: &mut Rng, flits: &mut [(u64, Flit)], p: f64) -> u64 {
+    let mut flipped = 0;
+    for f in flits.iter_mut() {
+        if rng.chance(p) {
+            let bit = rng.below(528) as usize;
+            f.1 .0[bit / 8] ^= 1 << (bit % 8);
+            flipped += 1;
+        }
+    }
+    flipped
+}
+
 /// What one run of a scenario produced.
 #[derive(Clone, Debug, Default)]
 pub struct Outcome {

@@ -8,14 +8,13 @@
 //! Verilator threads, and separate contexts on separate threads are what Verilator supports.
 
 use crate::{
-    compare, digest, drive, expected_sums, random_bag, random_scenario, random_stream, Outcome,
-    Scenario, Values,
+    compare, digest, drive, expected_sums, flip_random_bits, play_stream, random_bag,
+    random_scenario, random_stream, Outcome, Scenario, Values,
 };
-use pifs_cxl::Flit;
 use pifs_rng::{splitmix64, Rng};
 use pifs_sim::model::ModelPort;
 use pifs_sim::rtl::RtlPort;
-use pifs_sim::{Command, PortAccumulator, PortCounters};
+use pifs_sim::PortAccumulator;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -353,57 +352,19 @@ fn line_rate(seed: u64) -> CaseResult {
     })
 }
 
-/// What a port made of a stream: arrivals (cycle, bag, line, part), counters, results.
-type Played = (
-    Vec<(u64, u8, u8, u8)>,
-    PortCounters,
-    Vec<(u8, u8, [u32; 16])>,
-);
-
-fn play(
-    cmds: &[(u64, Command)],
-    flits: &[(u64, Flit)],
-    port: &mut dyn PortAccumulator,
-) -> Result<Played, String> {
-    port.push_cmds(cmds);
-    port.push_flits(flits);
-    let end = flits.last().map_or(0, |f| f.0) + 64;
-    port.run_to(end)
-        .map_err(|e| format!("{}: {e}", port.backend()))?;
-    let arr = port
-        .take_arrivals()
-        .into_iter()
-        .map(|a| (a.cycle, a.bag, a.line, a.part))
-        .collect();
-    let res = port
-        .take_results()
-        .into_iter()
-        .map(|r| (r.bag, r.line, r.data))
-        .collect();
-    let mut c = port.counters();
-    c.cycles = 0;
-    Ok((arr, c, res))
-}
-
 fn corrupted_stream(seed: u64) -> CaseResult {
     case(|cycles| {
         let mut rng = Rng::new(seed);
         let rows = rng.range(40, 200) as usize;
         let (cmds, mut flits) = random_stream(&mut rng.fork(1), rows);
-        let mut flipped = 0;
-        for f in flits.iter_mut() {
-            if rng.chance(0.05) {
-                let bit = rng.below(528) as usize;
-                f.1 .0[bit / 8] ^= 1 << (bit % 8);
-                flipped += 1;
-            }
-        }
+        let flipped = flip_random_bits(&mut rng, &mut flits, 0.05);
         let mut rtl = RtlPort::new(seed, None).map_err(|e| e.to_string())?;
-        let r = play(&cmds, &flits, &mut rtl);
+        let r = play_stream(&cmds, &flits, &mut rtl).map_err(|e| format!("rtl: {e}"));
         *cycles = rtl.now();
         rtl.finish();
         let r = r?;
-        let m = play(&cmds, &flits, &mut ModelPort::new())?;
+        let m =
+            play_stream(&cmds, &flits, &mut ModelPort::new()).map_err(|e| format!("model: {e}"))?;
         ensure!(
             r.1.crc_errors == flipped,
             "{} CRC errors for {flipped} flipped flits",
