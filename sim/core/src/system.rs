@@ -85,9 +85,26 @@ pub fn line_addr(t: usize, r: u64, row_lines: usize, l: usize) -> u64 {
     ((t as u64) << 40) + (r * row_lines as u64 + l as u64) * 64
 }
 
+/// (table, row) of the cached row, and its values.
+type LastRow = (Option<(usize, u64)>, Vec<f32>);
+
 struct Memory<'a> {
     weights: &'a Weights,
     row_lines: usize,
+    /// The last row read: a row's lines are asked for one after another, so each row is
+    /// fetched (or, for synthetic weights, computed) once instead of once per line.
+    last: std::cell::RefCell<LastRow>,
+}
+
+impl<'a> Memory<'a> {
+    fn new(weights: &'a Weights, row_lines: usize) -> Self {
+        let last = std::cell::RefCell::new((None, vec![0f32; weights.dim()]));
+        Memory {
+            weights,
+            row_lines,
+            last,
+        }
+    }
 }
 
 impl LineSource for Memory<'_> {
@@ -98,15 +115,15 @@ impl LineSource for Memory<'_> {
             off / self.row_lines as u64,
             (off % self.row_lines as u64) as usize,
         );
-        let dim = self.weights.dim();
-        let mut row = vec![0f32; dim];
-        self.weights.row_into(t, r, &mut row);
+        let mut last = self.last.borrow_mut();
+        let (key, row) = &mut *last;
+        if *key != Some((t, r)) {
+            self.weights.row_into(t, r, row);
+            *key = Some((t, r));
+        }
         let mut out = [0u8; 64];
-        for i in 0..16 {
-            let c = l * 16 + i;
-            if c < dim {
-                out[4 * i..4 * i + 4].copy_from_slice(&row[c].to_le_bytes());
-            }
+        for (i, x) in row.iter().skip(l * 16).take(16).enumerate() {
+            out[4 * i..4 * i + 4].copy_from_slice(&x.to_le_bytes());
         }
         out
     }
@@ -201,7 +218,7 @@ pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutpu
         }
     }
 
-    let mem = Memory { weights, row_lines };
+    let mem = Memory::new(weights, row_lines);
     let mut seeds = Rng::new(cfg.seed);
     let mut port_stats = Vec::new();
     let mut partials: Vec<PieceSums> = Vec::new();
