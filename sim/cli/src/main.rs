@@ -198,8 +198,8 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         timing,
         res_ready_percent: a.res_ready,
         wave: a.wave.clone(),
-        piece_rows: None,
         workload: name.clone(),
+        ..RunConfig::default()
     };
     eprintln!(
         "pifs: {name}: {} bags, {} lookups, dim {} on {} port(s), backend {}, seed {}",

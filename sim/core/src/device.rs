@@ -33,6 +33,10 @@ pub struct MemDevice {
     seq: u64,
     avail: VecDeque<Message>,
     link_free: u64,
+    /// Bandwidth limit: cycles per 64-byte line read (0 = unlimited), and when the memory can
+    /// start the next line (fractional cycles).
+    line_gap: f64,
+    mem_free: f64,
     pub counters: DeviceCounters,
 }
 
@@ -51,8 +55,17 @@ impl MemDevice {
             seq: 0,
             avail: VecDeque::new(),
             link_free: 0,
+            line_gap: 0.0,
+            mem_free: 0.0,
             counters: DeviceCounters::default(),
         }
+    }
+
+    /// Limit the memory to one line every `cycles` cycles (its bandwidth); reads queue behind
+    /// each other, and each read's latency starts when the memory takes it.
+    pub fn with_line_gap(mut self, cycles: f64) -> Self {
+        self.line_gap = cycles.max(0.0);
+        self
     }
 
     /// An M2S flit reaching the device in cycle `at`.
@@ -69,8 +82,10 @@ impl MemDevice {
                 } else {
                     0
                 };
+                let start = (at as f64).max(self.mem_free);
+                self.mem_free = start + self.line_gap;
                 self.pending.push(Reverse((
-                    at + self.latency + extra,
+                    start.ceil() as u64 + self.latency + extra,
                     self.seq,
                     req.tag,
                     req.addr,

@@ -49,6 +49,13 @@ pub const PARAM_DOCS: &[ParamDoc] = &[
         meaning: "upper bound of the random extra delay of each read (0 = in order)",
     },
     ParamDoc {
+        key: "device_gbps",
+        unit: "GB/s",
+        default: 64.0,
+        source: "modelling choice: matched to the x16 port link (64 GB/s, CXL 3.2 Table 13-1) so the link, not the DRAM, limits a port; two DDR5-4800 channels (JESD79-5, 38.4 GB/s each) exceed it",
+        meaning: "read bandwidth of the memory behind one port (64-byte lines)",
+    },
+    ParamDoc {
         key: "link_flight_ns",
         unit: "ns",
         default: 0.0,
@@ -63,6 +70,7 @@ pub struct Timing {
     pub clock_ghz: f64,
     pub device_latency_ns: f64,
     pub device_jitter_ns: f64,
+    pub device_gbps: f64,
     pub link_flight_ns: f64,
 }
 
@@ -73,6 +81,7 @@ impl Default for Timing {
             clock_ghz: d("clock_ghz"),
             device_latency_ns: d("device_latency_ns"),
             device_jitter_ns: d("device_jitter_ns"),
+            device_gbps: d("device_gbps"),
             link_flight_ns: d("link_flight_ns"),
         }
     }
@@ -82,6 +91,11 @@ impl Timing {
     /// Whole cycles for a duration in ns (rounded to nearest).
     pub fn cycles(&self, ns: f64) -> u64 {
         (ns * self.clock_ghz).round().max(0.0) as u64
+    }
+
+    /// Cycles the device memory needs per 64-byte line.
+    pub fn device_line_cycles(&self) -> f64 {
+        64.0 / self.device_gbps * self.clock_ghz
     }
 
     /// Check ranges; the message names the parameter.
@@ -100,6 +114,12 @@ impl Timing {
             if !(v.is_finite() && (0.0..=1.0e6).contains(&v)) {
                 return Err(format!("{k}: {v} ns is outside 0 ..= 1e6 ns"));
             }
+        }
+        if !(self.device_gbps.is_finite() && (0.1..=10_000.0).contains(&self.device_gbps)) {
+            return Err(format!(
+                "device_gbps: {} GB/s is outside 0.1 ..= 10000",
+                self.device_gbps
+            ));
         }
         Ok(())
     }

@@ -55,6 +55,36 @@ pub struct RunConfig {
     pub piece_rows: Option<usize>,
     /// Name of the workload, for the stats.
     pub workload: String,
+    /// Which port (memory device) holds each row.
+    pub placement: Placement,
+    /// Cycle from which the rows of each bag may be dispatched (index = bag t*B+b): when the
+    /// host's descriptors for the bag reach the switch. None = all from cycle 0.
+    pub bag_release: Option<Vec<u64>>,
+}
+
+/// Where rows live: interleaving of the embedding tables across the ports' memory devices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Placement {
+    /// Row r of every table on port r mod ports.
+    Row,
+    /// All of table t on port t mod ports.
+    Table,
+    /// Pages of `page_bytes` bytes of each table round-robin over the ports.
+    Page { page_bytes: u64 },
+}
+
+impl Placement {
+    /// Port of row `row` of table `table` whose rows are `row_bytes` long.
+    pub fn port(self, table: usize, row: u64, row_bytes: u64, ports: usize) -> usize {
+        let n = ports as u64;
+        (match self {
+            Placement::Row => row % n,
+            Placement::Table => table as u64 % n,
+            // Tables start on different ports so that small tables do not all crowd port 0.
+            Placement::Page { page_bytes } => (row * row_bytes / page_bytes.max(1) + table as u64) % n,
+        }) as usize
+    }
 }
 
 impl Default for RunConfig {
@@ -68,6 +98,8 @@ impl Default for RunConfig {
             wave: None,
             piece_rows: None,
             workload: String::new(),
+            placement: Placement::Row,
+            bag_release: None,
         }
     }
 }
@@ -78,6 +110,8 @@ pub struct RunOutput {
     pub pooled: Vec<u32>,
     pub dim: usize,
     pub stats: Stats,
+    /// Per port: (cycle, bag) of every partial-sum line in the order it left the port.
+    pub result_lines: Vec<Vec<(u64, usize)>>,
 }
 
 /// Address of line `l` of row `r` of table `t`: tables sit 2^40 bytes apart.
@@ -131,6 +165,9 @@ impl LineSource for Memory<'_> {
 
 /// Summed lanes of each piece a port finished: (bag, first line, lines * 16 lanes).
 type PieceSums = Vec<(usize, usize, Vec<u32>)>;
+
+/// What one port produced: piece sums, (cycle, bag) of each result line, stats.
+type PortRun = (PieceSums, Vec<(u64, usize)>, PortStats);
 
 /// Part of one bag summed at one port: some of its rows, and a group of at most MAX_ROW_LINES
 /// of the row's lines (rows wider than the RTL's row limit are summed column group by group).
@@ -196,7 +233,8 @@ pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutpu
             let bag = t * trace.batch + b;
             let mut per_port: Vec<Vec<u64>> = vec![Vec::new(); cfg.ports];
             for &r in trace.bag(t, b) {
-                per_port[(r as u64 % cfg.ports as u64) as usize].push(r as u64);
+                per_port[cfg.placement.port(t, r as u64, row_lines as u64 * 64, cfg.ports)]
+                    .push(r as u64);
             }
             for (p, rows) in per_port.into_iter().enumerate() {
                 for &(line0, lines) in &groups {
@@ -222,6 +260,7 @@ pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutpu
     let mut seeds = Rng::new(cfg.seed);
     let mut port_stats = Vec::new();
     let mut partials: Vec<PieceSums> = Vec::new();
+    let mut result_lines = Vec::new();
     let mut verilator = None;
     for (p, port_pieces) in pieces.iter().enumerate() {
         let seed = seeds.next_u64();
@@ -234,9 +273,11 @@ pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutpu
             Backend::Model => Box::new(ModelPort::new()),
         };
         acc.set_res_ready_percent(cfg.res_ready_percent);
-        let (sums, st) = drive_port(p, acc.as_mut(), port_pieces, &mem, cfg, seed, row_lines)?;
+        let (sums, lines, st) =
+            drive_port(p, acc.as_mut(), port_pieces, &mem, cfg, seed, row_lines)?;
         acc.finish();
         partials.push(sums);
+        result_lines.push(lines);
         port_stats.push(st);
     }
 
@@ -294,7 +335,12 @@ pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutpu
         upstream_bytes: port_stats.iter().map(|s| s.result_lines * 64).sum(),
         ports: port_stats,
     };
-    Ok(RunOutput { pooled, dim, stats })
+    Ok(RunOutput {
+        pooled,
+        dim,
+        stats,
+        result_lines,
+    })
 }
 
 /// Play one port: host issue, device, accumulator. Returns (bag, summed lanes) per piece.
@@ -306,11 +352,12 @@ fn drive_port(
     cfg: &RunConfig,
     seed: u64,
     row_lines: usize,
-) -> Result<(PieceSums, PortStats), SimError> {
+) -> Result<PortRun, SimError> {
     let t = &cfg.timing;
     let latency = t.cycles(t.device_latency_ns);
     let flight = t.cycles(t.link_flight_ns);
-    let mut dev = MemDevice::new(latency, t.cycles(t.device_jitter_ns), seed ^ 0xDE71CE);
+    let mut dev = MemDevice::new(latency, t.cycles(t.device_jitter_ns), seed ^ 0xDE71CE)
+        .with_line_gap(t.device_line_cycles());
     let mut m2s = M2sPacker::new(seed ^ 0x3253);
     let step = (latency + flight).clamp(1, 32);
 
@@ -326,6 +373,7 @@ fn drive_port(
     let mut now = 0u64;
     let mut last_progress = 0u64;
     let mut flits: Vec<(u64, Flit)> = Vec::new();
+    let mut lines_out = Vec::new();
 
     while done < pieces.len() {
         // Host: open as many pieces as slots and tags allow.
@@ -334,11 +382,18 @@ fn drive_port(
                 break;
             };
             let piece = &pieces[next];
+            let release = cfg
+                .bag_release
+                .as_ref()
+                .map_or(0, |r| r.get(piece.bag).copied().unwrap_or(0));
+            if release >= now + step {
+                break;
+            }
             let Some(tags) = alloc_tags(&mut tag_used, piece.rows.len(), piece.lines) else {
                 break;
             };
             let mut cmds = Vec::with_capacity(piece.rows.len() + 1);
-            let k = now.max(cmd_free);
+            let k = now.max(cmd_free).max(release);
             cmds.push((
                 k,
                 Command::BagOpen {
@@ -409,6 +464,7 @@ fn drive_port(
             let lanes = sums[pi].get_or_insert_with(|| vec![0; pieces[pi].lines * 16]);
             lanes[r.line as usize * 16..r.line as usize * 16 + 16].copy_from_slice(&r.data);
             result_lines += 1;
+            lines_out.push((r.cycle, pieces[pi].bag));
             last_result = last_result.max(r.cycle);
             last_progress = now;
             if r.last {
@@ -456,7 +512,7 @@ fn drive_port(
         .zip(sums)
         .map(|(pc, s)| (pc.bag, pc.line0, s.expect("every piece finished")))
         .collect();
-    Ok((out, st))
+    Ok((out, lines_out, st))
 }
 
 /// First-fit allocation of `rows` blocks of `lines` consecutive free tags.
