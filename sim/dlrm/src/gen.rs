@@ -1,9 +1,11 @@
-//! Built-in DLRM models (RM1-RM3) and seeded synthetic trace generators (uniform, Zipf).
+//! Built-in DLRM models (RM1-RM3) and seeded synthetic trace generators (uniform, Zipf, LRU
+//! stack-distance profiles).
 
 use pifs_rng::{splitmix64, Rng};
 use serde::Serialize;
 
 use crate::error::DlrmError;
+use crate::stackdist::StackProfile;
 use crate::trace::Trace;
 
 /// A reference model's embedding configuration.
@@ -54,7 +56,7 @@ pub fn preset(name: &str) -> Option<ModelPreset> {
 }
 
 /// How synthetic indices are distributed over a table's rows.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum IndexDist {
     /// Every row equally likely.
     Uniform,
@@ -63,6 +65,21 @@ pub enum IndexDist {
         /// Exponent, finite and > 0 (1 and below are allowed).
         alpha: f64,
     },
+    /// Replays an LRU stack-distance profile (dlrm `--data-trace-file` format, see
+    /// [`StackProfile`]). Each table runs its own stream over all its bags (sample 0's lookups,
+    /// then sample 1's, ...), starting from a fresh stack; profile id `x` becomes row `x mod rows`.
+    StackDistance(StackProfile),
+}
+
+impl IndexDist {
+    /// Short name for reports: `uniform`, `zipf 1.05`, `lru <profile file>`.
+    pub fn label(&self) -> String {
+        match self {
+            IndexDist::Uniform => "uniform".to_string(),
+            IndexDist::Zipf { alpha } => format!("zipf {alpha}"),
+            IndexDist::StackDistance(p) => format!("lru {}", p.source),
+        }
+    }
 }
 
 /// Zipf sampler over ranks 1..=n by rejection-inversion (Hörmann and Derflinger 1996, "Rejection-inversion
@@ -206,6 +223,9 @@ impl RowScatter {
 /// A synthetic trace: `tables` x `batch` bags, each of exactly `lookups` indices in `0..rows` drawn
 /// from `dist`. Table t draws from its own stream, forked in table order from `Rng::new(seed)`.
 /// Zipf ranks are mapped to row ids by [`RowScatter`] (fixed per table, independent of the seed).
+/// Stack-distance profiles are replayed per table as one access stream cut into bags in sample
+/// order, ids taken modulo `rows` (unlike dlrm, which restarts the profile for every bag and
+/// removes duplicates with `np.unique`, bags keep exactly `lookups` indices and their duplicates).
 /// Duplicates within a bag are allowed, as in real traces.
 ///
 /// Errors: `rows == 0` with `lookups > 0`, a Zipf alpha that is not finite and > 0, or a trace
@@ -233,7 +253,7 @@ pub fn generate(
         ));
     }
     let zipf = match dist {
-        IndexDist::Uniform => None,
+        IndexDist::Uniform | IndexDist::StackDistance(_) => None,
         IndexDist::Zipf { alpha } => Some(ZipfSampler::new(rows.max(1), alpha).map_err(|_| {
             DlrmError::invalid(
                 "generator",
@@ -257,6 +277,15 @@ pub fn generate(
     let mut master = Rng::new(seed);
     for t in 0..tables {
         let mut rng = master.fork(t as u64);
+        if let IndexDist::StackDistance(profile) = &dist {
+            indices.extend(
+                profile
+                    .stream(&mut rng)
+                    .take(batch * lookups)
+                    .map(|id| (id % rows) as i64),
+            );
+            continue;
+        }
         let scatter = RowScatter::new(t as u64, rows.max(1));
         for _ in 0..batch * lookups {
             let row = match &zipf {

@@ -1,4 +1,6 @@
-//! DLRM embedding workloads: npz/npy traces and weights, synthetic weights and RM1-RM3 generators, float64 pooling reference.
+//! DLRM embedding workloads: npz/npy traces and weights (whole or a streamed subset), synthetic
+//! weights, RM1-RM3 generators (uniform, Zipf, LRU stack-distance profiles), trace statistics,
+//! float64 pooling reference.
 //!
 //! Traces use the FBGEMM table-batched layout (`indices`, `offsets`, optional `lengths`, DESIGN.md
 //! section 7); weights are either `.npz` tables or the synthetic splitmix formula. The `.npy`/`.npz`
@@ -9,6 +11,9 @@ mod error;
 mod gen;
 mod npy;
 mod pool;
+mod select;
+mod stackdist;
+mod stats;
 mod trace;
 mod weights;
 
@@ -16,6 +21,14 @@ pub use error::DlrmError;
 pub use gen::{generate, preset, IndexDist, ModelPreset, RowScatter, ZipfSampler, RM1, RM2, RM3};
 pub use npy::{Dtype, NpyArray, NpyData};
 pub use pool::{pool_f64, PooledF64};
+pub use select::{
+    format_index_list, parse_index_list, parse_range, read_trace_npz_subset, RangeListError,
+    MAX_LIST_LEN,
+};
+pub use stackdist::{LruStream, StackProfile, CDF_END_TOLERANCE};
+pub use stats::{
+    reuse_bounds, reuse_bucket, trace_stats, Pooling, ReuseBucket, TableStats, TraceStats,
+};
 pub use trace::{read_trace_npz, write_trace_npz, Trace};
 pub use weights::{
     read_npy, read_npy_f32, read_weights_npz, synthetic_weight, write_npy_f32, write_weights_npz,

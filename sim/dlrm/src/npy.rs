@@ -358,7 +358,7 @@ fn parse_header(text: &str) -> Result<Header, String> {
     Ok(Header { descr, shape })
 }
 
-fn read_exact_or<R: Read>(
+fn read_exact_or<R: Read + ?Sized>(
     r: &mut R,
     buf: &mut [u8],
     file: &str,
@@ -373,6 +373,17 @@ fn read_exact_or<R: Read>(
     })
 }
 
+/// A parsed and checked `.npy` header: what follows it in the stream is exactly `count` elements.
+#[derive(Clone, Debug)]
+pub(crate) struct ArrayHeader {
+    /// Dimensions, outermost first.
+    pub shape: Vec<usize>,
+    /// Element type (one of the caller's accepted types).
+    pub dtype: Dtype,
+    /// Number of elements (product of `shape`).
+    pub count: usize,
+}
+
 /// Reads one array of `size` bytes (header included) from `r`, checking the header against `expect`
 /// before reading any data.
 pub(crate) fn read_array<R: Read>(
@@ -382,6 +393,57 @@ pub(crate) fn read_array<R: Read>(
     array: &str,
     expect: &Expect<'_>,
 ) -> Result<NpyArray, DlrmError> {
+    let header = read_header(r, size, file, array, expect)?;
+    let (dtype, count) = (header.dtype, header.count);
+    let data = match dtype {
+        Dtype::I32 => NpyData::I32(read_values(r, count, file, array, |b: &[u8; 4]| {
+            i32::from_le_bytes(*b)
+        })?),
+        Dtype::I64 => NpyData::I64(read_values(r, count, file, array, |b: &[u8; 8]| {
+            i64::from_le_bytes(*b)
+        })?),
+        Dtype::F32 => NpyData::F32(read_values(r, count, file, array, |b: &[u8; 4]| {
+            f32::from_le_bytes(*b)
+        })?),
+        Dtype::F64 => NpyData::F64(read_values(r, count, file, array, |b: &[u8; 8]| {
+            f64::from_le_bytes(*b)
+        })?),
+    };
+    expect_end(r, file, array)?;
+    Ok(NpyArray {
+        shape: header.shape,
+        data,
+    })
+}
+
+/// Checks that `r` holds nothing more (after an array's data).
+fn expect_end<R: Read + ?Sized>(r: &mut R, file: &str, array: &str) -> Result<(), DlrmError> {
+    let mut probe = [0u8; 1];
+    match r.read(&mut probe) {
+        Ok(0) => Ok(()),
+        Ok(_) => Err(DlrmError::npy(
+            file,
+            array,
+            "unexpected bytes after the data",
+        )),
+        Err(e) => Err(DlrmError::npy(
+            file,
+            array,
+            format!("cannot read data: {e}"),
+        )),
+    }
+}
+
+/// Reads and checks the header of an array of `size` bytes (header included) from `r`: magic,
+/// version, dict, dtype and dimensions against `expect`, and that `size` holds exactly the data.
+/// Leaves `r` at the first data byte.
+pub(crate) fn read_header<R: Read + ?Sized>(
+    r: &mut R,
+    size: u64,
+    file: &str,
+    array: &str,
+    expect: &Expect<'_>,
+) -> Result<ArrayHeader, DlrmError> {
     let mut pre = [0u8; 8];
     read_exact_or(
         r,
@@ -510,36 +572,86 @@ pub(crate) fn read_array<R: Read>(
             ),
         ));
     }
-    let data = match dtype {
-        Dtype::I32 => NpyData::I32(read_values(r, count, file, array, |b: &[u8; 4]| {
-            i32::from_le_bytes(*b)
-        })?),
-        Dtype::I64 => NpyData::I64(read_values(r, count, file, array, |b: &[u8; 8]| {
-            i64::from_le_bytes(*b)
-        })?),
-        Dtype::F32 => NpyData::F32(read_values(r, count, file, array, |b: &[u8; 4]| {
-            f32::from_le_bytes(*b)
-        })?),
-        Dtype::F64 => NpyData::F64(read_values(r, count, file, array, |b: &[u8; 8]| {
-            f64::from_le_bytes(*b)
-        })?),
-    };
-    let mut probe = [0u8; 1];
-    match r.read(&mut probe) {
-        Ok(0) => Ok(NpyArray {
-            shape: header.shape,
-            data,
-        }),
-        Ok(_) => Err(DlrmError::npy(
+    Ok(ArrayHeader {
+        shape: header.shape,
+        dtype,
+        count,
+    })
+}
+
+/// Integer elements of one array, decoded a chunk at a time (widened to i64) after
+/// [`read_header`]; nothing but the current chunk is held.
+pub(crate) struct IntChunks<'r, R: Read + ?Sized> {
+    r: &'r mut R,
+    dtype: Dtype,
+    count: usize,
+    done: usize,
+    bytes: Vec<u8>,
+    values: Vec<i64>,
+    file: &'r str,
+    array: &'r str,
+}
+
+impl<'r, R: Read + ?Sized> IntChunks<'r, R> {
+    /// Streams the data that follows `header` in `r` (an integer dtype).
+    pub fn new(r: &'r mut R, header: &ArrayHeader, file: &'r str, array: &'r str) -> Self {
+        assert!(
+            matches!(header.dtype, Dtype::I32 | Dtype::I64),
+            "IntChunks needs an integer dtype"
+        );
+        IntChunks {
+            r,
+            dtype: header.dtype,
+            count: header.count,
+            done: 0,
+            bytes: Vec::new(),
+            values: Vec::new(),
             file,
             array,
-            "unexpected bytes after the data",
-        )),
-        Err(e) => Err(DlrmError::npy(
-            file,
-            array,
-            format!("cannot read data: {e}"),
-        )),
+        }
+    }
+
+    /// The next chunk as (position of its first element, elements); `None` after the last one,
+    /// once the stream is checked to end there.
+    pub fn next_chunk(&mut self) -> Result<Option<(usize, &[i64])>, DlrmError> {
+        if self.done == self.count {
+            expect_end(self.r, self.file, self.array)?;
+            return Ok(None);
+        }
+        let size = self.dtype.size();
+        let n = (self.count - self.done).min(CHUNK_BYTES / size);
+        self.bytes.resize(n * size, 0);
+        self.r
+            .read_exact(&mut self.bytes)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => DlrmError::npy(
+                    self.file,
+                    self.array,
+                    format!(
+                        "truncated data: ends within elements {}..{} of {}",
+                        self.done,
+                        self.done + n,
+                        self.count
+                    ),
+                ),
+                _ => DlrmError::npy(self.file, self.array, format!("cannot read data: {e}")),
+            })?;
+        self.values.clear();
+        match self.dtype {
+            Dtype::I32 => self.values.extend(
+                self.bytes
+                    .chunks_exact(4)
+                    .map(|c| i64::from(i32::from_le_bytes(c.try_into().expect("4 bytes")))),
+            ),
+            _ => self.values.extend(
+                self.bytes
+                    .chunks_exact(8)
+                    .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes"))),
+            ),
+        }
+        let start = self.done;
+        self.done += n;
+        Ok(Some((start, &self.values)))
     }
 }
 
@@ -725,6 +837,33 @@ impl Npz {
         })?;
         let size = member.size();
         read_array(&mut member, size, &self.file, array, expect)
+    }
+
+    /// Opens `array`, checks its header against `expect` and hands the header and the reader,
+    /// positioned at the first data byte, to `f` (for streaming large arrays).
+    pub fn with_member<T>(
+        &mut self,
+        array: &str,
+        expect: &Expect<'_>,
+        f: impl FnOnce(&ArrayHeader, &mut dyn Read, &str) -> Result<T, DlrmError>,
+    ) -> Result<T, DlrmError> {
+        if !self.has(array) {
+            return Err(DlrmError::Missing {
+                file: self.file.clone(),
+                array: array.to_string(),
+                present: list_names(&self.names),
+            });
+        }
+        let mut member = self.archive.by_name(&format!("{array}.npy")).map_err(|e| {
+            DlrmError::npy(
+                &self.file,
+                array,
+                format!("cannot open archive member: {e}"),
+            )
+        })?;
+        let size = member.size();
+        let header = read_header(&mut member, size, &self.file, array, expect)?;
+        f(&header, &mut member, &self.file)
     }
 }
 

@@ -5,8 +5,8 @@ use std::path::Path;
 use crate::error::DlrmError;
 use crate::npy::{shape_str, Dtype, Expect, Npz, NpzWriter};
 
-const INT_WORDS: &str = "int64 (<i8) or int32 (<i4)";
-const INT_TYPES: &[Dtype] = &[Dtype::I64, Dtype::I32];
+pub(crate) const INT_WORDS: &str = "int64 (<i8) or int32 (<i4)";
+pub(crate) const INT_TYPES: &[Dtype] = &[Dtype::I64, Dtype::I32];
 
 /// A batch of embedding bags: `tables` x `batch` bags, table-major (bag `t * batch + b`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -137,7 +137,11 @@ impl Trace {
     }
 }
 
-fn check_offsets(offsets: &[i64], n_indices: usize, source: &str) -> Result<(), DlrmError> {
+pub(crate) fn check_offsets(
+    offsets: &[i64],
+    n_indices: usize,
+    source: &str,
+) -> Result<(), DlrmError> {
     match offsets.first() {
         None => {
             return Err(DlrmError::invalid(
@@ -233,50 +237,12 @@ pub fn read_trace_npz(path: &Path, tables: Option<usize>) -> Result<Trace, DlrmE
             "empty, expected at least one element (0)",
         ));
     }
-    let bags = offsets.len() - 1;
-    let (t, b) = match &lengths {
-        Some((shape, _)) => {
-            let (lt, lb) = (shape[0], shape[1]);
-            if let Some(want) = tables {
-                if want != lt {
-                    return Err(DlrmError::invalid(
-                        &file,
-                        "lengths",
-                        format!(
-                            "shape {} gives {lt} tables, but {want} tables were requested",
-                            shape_str(shape)
-                        ),
-                    ));
-                }
-            }
-            if lt.checked_mul(lb) != Some(bags) {
-                return Err(DlrmError::invalid(
-                    &file,
-                    "offsets",
-                    format!(
-                        "length {}, but lengths has shape {}, so expected {lt}*{lb}+1",
-                        offsets.len(),
-                        shape_str(shape)
-                    ),
-                ));
-            }
-            (lt, lb)
-        }
-        None => {
-            let t = tables.unwrap_or(1);
-            if bags % t != 0 {
-                return Err(DlrmError::invalid(
-                    &file,
-                    "offsets",
-                    format!(
-                        "{bags} bags (length {}) do not divide into {t} tables",
-                        offsets.len()
-                    ),
-                ));
-            }
-            (t, bags / t)
-        }
-    };
+    let (t, b) = trace_shape(
+        &file,
+        offsets.len(),
+        lengths.as_ref().map(|(shape, _)| shape.as_slice()),
+        tables,
+    )?;
     let trace = Trace {
         tables: t,
         batch: b,
@@ -287,24 +253,87 @@ pub fn read_trace_npz(path: &Path, tables: Option<usize>) -> Result<Trace, DlrmE
     if let Some((_, lens)) = lengths {
         for (i, (&want, got)) in lens.iter().zip(trace.lengths()).enumerate() {
             if want != got {
-                return Err(DlrmError::invalid(
-                    &file,
-                    "lengths",
-                    format!(
-                        "[{}, {}] is {want}, but offsets give a bag of {got} (offsets[{}..={}] = {}..{})",
-                        i / b,
-                        i % b,
-                        i,
-                        i + 1,
-                        trace.offsets[i],
-                        trace.offsets[i + 1]
-                    ),
-                ));
+                return Err(lengths_mismatch(&file, i, b, want, &trace.offsets));
             }
         }
     }
     trace.validate(&file)?;
     Ok(trace)
+}
+
+/// T and B of a trace whose `offsets` has `offsets_len` (>= 1) elements: from the `lengths` shape
+/// when present (it must agree with `tables` and with `offsets`), else T = `tables` (default 1)
+/// and B = (offsets_len - 1) / T, which must divide exactly.
+pub(crate) fn trace_shape(
+    file: &str,
+    offsets_len: usize,
+    lengths_shape: Option<&[usize]>,
+    tables: Option<usize>,
+) -> Result<(usize, usize), DlrmError> {
+    let bags = offsets_len - 1;
+    match lengths_shape {
+        Some(shape) => {
+            let (lt, lb) = (shape[0], shape[1]);
+            if let Some(want) = tables {
+                if want != lt {
+                    return Err(DlrmError::invalid(
+                        file,
+                        "lengths",
+                        format!(
+                            "shape {} gives {lt} tables, but {want} tables were requested",
+                            shape_str(shape)
+                        ),
+                    ));
+                }
+            }
+            if lt.checked_mul(lb) != Some(bags) {
+                return Err(DlrmError::invalid(
+                    file,
+                    "offsets",
+                    format!(
+                        "length {offsets_len}, but lengths has shape {}, so expected {lt}*{lb}+1",
+                        shape_str(shape)
+                    ),
+                ));
+            }
+            Ok((lt, lb))
+        }
+        None => {
+            let t = tables.unwrap_or(1);
+            if !bags.is_multiple_of(t) {
+                return Err(DlrmError::invalid(
+                    file,
+                    "offsets",
+                    format!("{bags} bags (length {offsets_len}) do not divide into {t} tables"),
+                ));
+            }
+            Ok((t, bags / t))
+        }
+    }
+}
+
+/// The error for `lengths` (flat position `i`, batch `b`) disagreeing with `offsets`.
+pub(crate) fn lengths_mismatch(
+    file: &str,
+    i: usize,
+    b: usize,
+    want: i64,
+    offsets: &[i64],
+) -> DlrmError {
+    DlrmError::invalid(
+        file,
+        "lengths",
+        format!(
+            "[{}, {}] is {want}, but offsets give a bag of {} (offsets[{}..={}] = {}..{})",
+            i / b,
+            i % b,
+            offsets[i + 1] - offsets[i],
+            i,
+            i + 1,
+            offsets[i],
+            offsets[i + 1]
+        ),
+    )
 }
 
 /// Writes `trace` as a `.npz` (stored members, like `np.savez`) with int64 `indices`, `offsets`

@@ -84,8 +84,8 @@ fn presets() {
 #[test]
 fn generate_is_deterministic_exact_and_in_range() {
     for dist in [IndexDist::Uniform, IndexDist::Zipf { alpha: 1.05 }] {
-        let a = generate(RM3.tables, RM3.rows, 16, RM3.lookups, dist, 42).unwrap();
-        let b = generate(RM3.tables, RM3.rows, 16, RM3.lookups, dist, 42).unwrap();
+        let a = generate(RM3.tables, RM3.rows, 16, RM3.lookups, dist.clone(), 42).unwrap();
+        let b = generate(RM3.tables, RM3.rows, 16, RM3.lookups, dist.clone(), 42).unwrap();
         let c = generate(RM3.tables, RM3.rows, 16, RM3.lookups, dist, 43).unwrap();
         assert_eq!(a, b);
         assert_ne!(a.indices, c.indices);
