@@ -1,0 +1,254 @@
+//! Side-by-side characterisation: every system serves the same batches, one after another
+//! (closed loop: a batch starts when the previous one is done), and the report gives per-batch
+//! latency, throughput, bytes per link, utilisation, what limits each system, and speedups.
+
+use crate::config::SysConfig;
+use crate::systems::{run_batch, BatchResult, System};
+use pifs_dlrm::{Trace, Weights};
+use pifs_sim::check::check_bound;
+use pifs_sim::port::SimError;
+use pifs_sim::system::Backend;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Latency statistics over the batches, in ns.
+#[derive(Clone, Debug, Serialize)]
+pub struct Latency {
+    pub mean: f64,
+    pub p50: f64,
+    pub p99: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Latency {
+    pub fn of(v: &[f64]) -> Latency {
+        let mut s = v.to_vec();
+        s.sort_by(f64::total_cmp);
+        // Nearest-rank percentiles.
+        let pct = |p: f64| s[((p / 100.0 * s.len() as f64).ceil() as usize).clamp(1, s.len()) - 1];
+        Latency {
+            mean: s.iter().sum::<f64>() / s.len() as f64,
+            p50: pct(50.0),
+            p99: pct(99.0),
+            min: s[0],
+            max: s[s.len() - 1],
+        }
+    }
+}
+
+/// One system over all batches.
+#[derive(Clone, Debug, Serialize)]
+pub struct SystemReport {
+    pub latency_ns: Latency,
+    /// Embedding rows looked up per second of simulated time.
+    pub throughput_lookups_per_s: f64,
+    /// Per batch, averaged: bytes toward the host on the upstream link, toward the switch on
+    /// it, on each port link (device to switch), through the crossbar.
+    pub upstream_bytes: f64,
+    pub downstream_bytes: f64,
+    pub port_bytes: Vec<f64>,
+    pub crossbar_bytes: f64,
+    /// Busy share of the upstream link (toward the host) over the batch, averaged.
+    pub upstream_utilisation: f64,
+    /// Busiest resource of the first batch and its utilisation: what limits the system.
+    pub limit: String,
+    pub limit_utilisation: f64,
+    /// Every batch's pooled output is within the float64 recursive-summation bound.
+    pub sums_within_bound: bool,
+    /// Port-accumulator cycles summed over batches (pifs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port_cycles: Option<u64>,
+}
+
+/// The whole comparison.
+#[derive(Clone, Debug, Serialize)]
+pub struct CompareReport {
+    pub workload: WorkloadEcho,
+    pub backend: &'static str,
+    pub config: BTreeMap<String, String>,
+    pub systems: BTreeMap<String, SystemReport>,
+    pub speedup: BTreeMap<String, f64>,
+    /// Bytes over the upstream link toward the host, Pond over PIFS-Rec.
+    pub upstream_reduction_pond_over_pifs: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct WorkloadEcho {
+    pub name: String,
+    pub tables: usize,
+    pub batch: usize,
+    pub batches: usize,
+    pub dim: usize,
+    pub lookups_per_batch: f64,
+}
+
+/// Run every system in `systems` on every batch.
+pub fn compare(
+    name: &str,
+    batches: &[Trace],
+    weights: &Weights,
+    c: &SysConfig,
+    backend: Backend,
+    seed: u64,
+    systems: &[System],
+    mut progress: impl FnMut(&str, usize),
+) -> Result<CompareReport, SimError> {
+    if batches.is_empty() {
+        return Err(SimError::Config("no batches to run".into()));
+    }
+    let refs: Vec<_> = batches
+        .iter()
+        .map(|t| pifs_dlrm::pool_f64(t, weights).map_err(|e| SimError::Config(e.to_string())))
+        .collect::<Result<_, _>>()?;
+    let lookups: usize = batches.iter().map(|t| t.lookups()).sum();
+    let mut out = BTreeMap::new();
+    for &s in systems {
+        let mut results: Vec<BatchResult> = Vec::new();
+        let mut ok = true;
+        for (k, t) in batches.iter().enumerate() {
+            progress(s.name(), k);
+            let r = run_batch(s, t, weights, c, backend, seed.wrapping_add(k as u64))?;
+            ok &= check_bound(&r.pooled, &refs[k]).ok();
+            results.push(r);
+        }
+        let lat: Vec<f64> = results.iter().map(|r| r.latency_ns).collect();
+        let n = results.len() as f64;
+        let avg = |f: &dyn Fn(&BatchResult) -> f64| results.iter().map(f).sum::<f64>() / n;
+        let total_ns: f64 = lat.iter().sum();
+        let ports = c.switch.ports;
+        let up_util = avg(&|r| {
+            r.resources
+                .iter()
+                .find(|x| x.name == "host_link.s2m")
+                .map_or(0.0, |x| x.utilisation)
+        });
+        let first = &results[0];
+        let (limit, limit_util) = first
+            .resources
+            .first()
+            .map_or((String::new(), 0.0), |r| (r.name.clone(), r.utilisation));
+        out.insert(
+            s.name().to_string(),
+            SystemReport {
+                latency_ns: Latency::of(&lat),
+                throughput_lookups_per_s: if total_ns > 0.0 {
+                    lookups as f64 / total_ns * 1e9
+                } else {
+                    0.0
+                },
+                upstream_bytes: avg(&|r| r.upstream_bytes as f64),
+                downstream_bytes: avg(&|r| r.downstream_bytes as f64),
+                port_bytes: (0..ports)
+                    .map(|p| avg(&|r| r.port_bytes[p] as f64))
+                    .collect(),
+                crossbar_bytes: avg(&|r| r.crossbar_bytes as f64),
+                upstream_utilisation: up_util,
+                limit,
+                limit_utilisation: limit_util,
+                sums_within_bound: ok,
+                port_cycles: results.iter().map(|r| r.port_cycles).sum(),
+            },
+        );
+    }
+    let mean = |k: &str| out.get(k).map(|r: &SystemReport| r.latency_ns.mean);
+    let mut speedup = BTreeMap::new();
+    if let Some(p) = mean("pifs") {
+        if let Some(x) = mean("pond") {
+            speedup.insert("pifs_over_pond".into(), x / p);
+        }
+        let bd = mean("beacon-d");
+        let bs = mean("beacon-s");
+        if let Some(x) = bd {
+            speedup.insert("pifs_over_beacon_d".into(), x / p);
+        }
+        if let Some(x) = bs {
+            speedup.insert("pifs_over_beacon_s".into(), x / p);
+        }
+        // Against the better (faster) BEACON variant.
+        if let Some(best) = [bd, bs].into_iter().flatten().reduce(f64::min) {
+            speedup.insert("pifs_over_beacon".into(), best / p);
+        }
+    }
+    let up = |k: &str| out.get(k).map(|r: &SystemReport| r.upstream_bytes);
+    let reduction = match (up("pond"), up("pifs")) {
+        (Some(a), Some(b)) if b > 0.0 => a / b,
+        _ => 0.0,
+    };
+    let t0 = &batches[0];
+    Ok(CompareReport {
+        workload: WorkloadEcho {
+            name: name.to_string(),
+            tables: t0.tables,
+            batch: t0.batch,
+            batches: batches.len(),
+            dim: weights.dim(),
+            lookups_per_batch: lookups as f64 / batches.len() as f64,
+        },
+        backend: backend.name(),
+        config: c.flat().into_iter().collect(),
+        systems: out,
+        speedup,
+        upstream_reduction_pond_over_pifs: reduction,
+    })
+}
+
+impl CompareReport {
+    /// The human table.
+    pub fn table(&self) -> String {
+        let mut s = format!(
+            "{}: {} tables x batch {} x {} batch(es), dim {}, {:.0} lookups/batch, backend {}\n",
+            self.workload.name,
+            self.workload.tables,
+            self.workload.batch,
+            self.workload.batches,
+            self.workload.dim,
+            self.workload.lookups_per_batch,
+            self.backend
+        );
+        s += &format!(
+            "{:<9} {:>10} {:>10} {:>10} {:>12} {:>11} {:>11} {:>6}  {}\n",
+            "system",
+            "mean ns",
+            "p50 ns",
+            "p99 ns",
+            "Mlookups/s",
+            "up KB/b",
+            "port KB/b",
+            "up %",
+            "limited by"
+        );
+        for name in ["pond", "beacon-d", "beacon-s", "pifs"] {
+            let Some(r) = self.systems.get(name) else {
+                continue;
+            };
+            let port_kb: f64 = r.port_bytes.iter().sum::<f64>() / 1e3;
+            s += &format!(
+                "{:<9} {:>10.0} {:>10.0} {:>10.0} {:>12.1} {:>11.1} {:>11.1} {:>6.1}  {} ({:.0}%){}\n",
+                name,
+                r.latency_ns.mean,
+                r.latency_ns.p50,
+                r.latency_ns.p99,
+                r.throughput_lookups_per_s / 1e6,
+                r.upstream_bytes / 1e3,
+                port_kb,
+                r.upstream_utilisation * 100.0,
+                r.limit,
+                r.limit_utilisation * 100.0,
+                if r.sums_within_bound { "" } else { "  SUMS OUT OF BOUND" }
+            );
+        }
+        for (k, v) in &self.speedup {
+            s += &format!("speedup {k} = {v:.2}x\n");
+        }
+        s += &format!(
+            "upstream bytes pond/pifs = {:.1}x\n",
+            self.upstream_reduction_pond_over_pifs
+        );
+        s
+    }
+
+    pub fn all_sums_ok(&self) -> bool {
+        self.systems.values().all(|r| r.sums_within_bound)
+    }
+}

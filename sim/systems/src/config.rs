@@ -1,0 +1,545 @@
+//! The system description: every parameter of the timing models, with its unit, default and
+//! source ([`PARAMS`]), read from TOML, from a named preset, and from `key=value` overrides.
+//! This is the one place the system-level parameters are defined; the port-level ones that
+//! `pifs run` also uses (clock, device latency, jitter, bandwidth) are taken from
+//! `pifs_sim::params` so the two never disagree.
+
+use pifs_sim::params::{Timing, PARAM_DOCS};
+use pifs_sim::system::Placement;
+use serde::{Deserialize, Serialize};
+
+/// Whole configuration. TOML sections are the fields below.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SysConfig {
+    pub clock: Clock,
+    pub host_link: Link,
+    pub port_link: Link,
+    pub switch: Switch,
+    pub device: Device,
+    pub host: Host,
+    pub beacon_d: BeaconD,
+    pub beacon_s: BeaconS,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Clock {
+    pub ghz: f64,
+}
+
+/// A CXL link, one direction's figures (both directions are alike and independent).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Link {
+    pub lanes: u32,
+    pub gt_s: f64,
+    pub efficiency: f64,
+    pub flight_ns: f64,
+    /// Flits the receiver can buffer (credits); with the credit round trip this caps the rate.
+    pub credits: u32,
+    pub credit_rtt_ns: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Switch {
+    pub ports: usize,
+    pub traversal_ns: f64,
+    pub crossbar_gbps: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Device {
+    pub latency_ns: f64,
+    pub jitter_ns: f64,
+    pub gbps: f64,
+    /// "row", "table" or "page".
+    pub interleave: String,
+    pub page_bytes: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Host {
+    pub issue_per_ns: f64,
+    pub outstanding: u32,
+    pub reduce_lines_per_ns: f64,
+    pub descriptor_bytes: u32,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BeaconD {
+    pub ndp_gbps: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BeaconS {
+    pub pool_gbps: f64,
+}
+
+/// Documentation of one parameter.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Param {
+    pub key: &'static str,
+    pub unit: &'static str,
+    pub source: &'static str,
+    pub meaning: &'static str,
+}
+
+const fn p(
+    key: &'static str,
+    unit: &'static str,
+    source: &'static str,
+    meaning: &'static str,
+) -> Param {
+    Param {
+        key,
+        unit,
+        source,
+        meaning,
+    }
+}
+
+/// Source of a parameter shared with `pifs run` (documented in `pifs_sim::params`).
+const SHARED: &str = "see pifs_sim::params (shared with pifs run)";
+
+/// Every parameter: key as in TOML (`section.field`) and in `--set`.
+pub const PARAMS: &[Param] = &[
+    p("clock.ghz", "GHz", SHARED, "switch core clock; the port RTL takes one flit per cycle"),
+    p("host_link.lanes", "lanes", "DESIGN.md section 2 / issue 3: x16 upstream link", "width of the host-switch link"),
+    p("host_link.gt_s", "GT/s", "CXL 3.2 Table 13-1: 32 GT/s is the fastest 68B-flit rate", "signalling rate per lane"),
+    p("host_link.efficiency", "fraction", "CXL 3.2 ch. 13 expects 60-90% CXL.mem efficiency end to end; flit packing is counted explicitly here, so this is the share left for protocol flits (credit returns, retries take the rest)", "share of flit slots that carry protocol flits"),
+    p("host_link.flight_ns", "ns", "modelling choice: wire and PHY time folded into switch.traversal_ns (Pond reports 70-90 ns for the whole pooling hop)", "one-way flight time of the host link"),
+    p("host_link.credits", "flits", "modelling choice: receive buffer large enough that credits do not limit an x16 link at the default round trip", "flit credits the receiver advertises"),
+    p("host_link.credit_rtt_ns", "ns", "modelling choice: credit return loop of a link-layer LLCRD round trip", "time from sending a flit to getting its credit back"),
+    p("port_link.lanes", "lanes", "DESIGN.md section 2 (x8/x16 to each device); x16 so line rate is one flit per cycle", "width of each switch-device link"),
+    p("port_link.gt_s", "GT/s", "CXL 3.2 Table 13-1", "signalling rate per lane"),
+    p("port_link.efficiency", "fraction", "as host_link.efficiency", "share of flit slots that carry protocol flits"),
+    p("port_link.flight_ns", "ns", SHARED, "one-way flight time of the switch-device link (link_flight_ns)"),
+    p("port_link.credits", "flits", "as host_link.credits", "flit credits"),
+    p("port_link.credit_rtt_ns", "ns", "as host_link.credit_rtt_ns", "credit round trip"),
+    p("switch.ports", "ports", "issue 3: 8 downstream ports by default", "downstream ports, one memory device each"),
+    p("switch.traversal_ns", "ns", "DESIGN.md section 6: literature puts one switch hop at 50-120 ns; Pond reports 70-90 ns added by pooling", "one traversal of the switch, each direction"),
+    p("switch.crossbar_gbps", "GB/s", "modelling choice: non-blocking crossbar, 8 ports x 64 GB/s", "total data bandwidth of the crossbar"),
+    p("device.latency_ns", "ns", SHARED, "MemRd to MemData at the device pins (device_latency_ns)"),
+    p("device.jitter_ns", "ns", SHARED, "random extra delay per read (device_jitter_ns)"),
+    p("device.gbps", "GB/s", SHARED, "read bandwidth of each memory device (device_gbps)"),
+    p("device.interleave", "row|table|page", "issue 3: row-interleaved, table-per-device, page-interleaved", "how rows are spread over the devices"),
+    p("device.page_bytes", "bytes", "4 KiB OS page (page-granular memory management in PIFS-Rec summaries)", "page size for page interleaving"),
+    p("host.issue_per_ns", "requests/ns", "modelling choice: many cores issuing loads; above the link's line rate so the link, not the cores, limits Pond", "MemRd (or descriptor) issue rate of the host"),
+    p("host.outstanding", "requests", "modelling choice: enough reads in flight to cover a ~250 ns round trip at line rate (Little's law), as a multi-core host with deep load queues can", "outstanding MemRd per host link (Pond)"),
+    p("host.reduce_lines_per_ns", "lines/ns", "modelling choice: vectorised adds on a few cores (one 64 B line is one AVX-512 add)", "rate at which the host adds 64 B lines into the pooled output"),
+    p("host.descriptor_bytes", "bytes", "this design: one 64-bit RowRead command word per row (rtl/pifs_pkg.sv)", "bytes the host sends per row in BEACON and PIFS-Rec (8 per 64 B write)"),
+    p("beacon_d.ndp_gbps", "GB/s", "modelling choice (no public figure available to us): the NDP unit in each device adds rows at half the device's line rate; swept by pifs sweep", "rate at which one device's NDP unit accumulates rows"),
+    p("beacon_s.pool_gbps", "GB/s", "modelling choice (no public figure available to us): one central unit with the bandwidth of one x16 port; swept by pifs sweep", "accumulation bandwidth of the central pool in the switch (all port traffic crosses it)"),
+];
+
+fn shared(key: &str) -> f64 {
+    PARAM_DOCS
+        .iter()
+        .find(|d| d.key == key)
+        .map(|d| d.default)
+        .expect("shared parameter documented in pifs_sim::params")
+}
+
+impl Default for SysConfig {
+    fn default() -> Self {
+        SysConfig {
+            clock: Clock::default(),
+            host_link: Link::default(),
+            port_link: Link {
+                flight_ns: shared("link_flight_ns"),
+                ..Link::default()
+            },
+            switch: Switch::default(),
+            device: Device::default(),
+            host: Host::default(),
+            beacon_d: BeaconD::default(),
+            beacon_s: BeaconS::default(),
+        }
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock {
+            ghz: shared("clock_ghz"),
+        }
+    }
+}
+
+impl Default for Link {
+    fn default() -> Self {
+        Link {
+            lanes: 16,
+            gt_s: 32.0,
+            efficiency: 1.0,
+            flight_ns: 0.0,
+            credits: 256,
+            credit_rtt_ns: 40.0,
+        }
+    }
+}
+
+impl Default for Switch {
+    fn default() -> Self {
+        Switch {
+            ports: 8,
+            traversal_ns: 70.0,
+            crossbar_gbps: 512.0,
+        }
+    }
+}
+
+impl Default for Device {
+    fn default() -> Self {
+        Device {
+            latency_ns: shared("device_latency_ns"),
+            jitter_ns: shared("device_jitter_ns"),
+            gbps: shared("device_gbps"),
+            interleave: "row".into(),
+            page_bytes: 4096,
+        }
+    }
+}
+
+impl Default for Host {
+    fn default() -> Self {
+        Host {
+            issue_per_ns: 2.0,
+            outstanding: 256,
+            reduce_lines_per_ns: 4.0,
+            descriptor_bytes: 8,
+        }
+    }
+}
+
+impl Default for BeaconD {
+    fn default() -> Self {
+        BeaconD { ndp_gbps: 32.0 }
+    }
+}
+
+impl Default for BeaconS {
+    fn default() -> Self {
+        BeaconS { pool_gbps: 64.0 }
+    }
+}
+
+/// Named configurations: `default`, and `paper`, the closest to the PIFS-Rec setup that public
+/// sources allow (x16 CXL 2.0-era links, 8 devices, a 120 ns switch at the top of the range
+/// the literature reports, 2 DDR5 channels per device).
+pub const PRESETS: &[(&str, &str)] = &[
+    ("default", ""),
+    (
+        "paper",
+        "[switch]\ntraversal_ns = 120.0\n[device]\ngbps = 76.8\n",
+    ),
+];
+
+impl Link {
+    /// Protocol flits per ns: lanes x GT/s / 8 bytes, over 64 payload bytes per flit (so x16
+    /// at 32 GT/s is one flit per ns: DESIGN.md section 2), times efficiency, capped by
+    /// credits / credit round trip.
+    pub fn flits_per_ns(&self) -> f64 {
+        let raw = self.lanes as f64 * self.gt_s / 8.0 / 64.0 * self.efficiency;
+        let credit_cap = if self.credit_rtt_ns > 0.0 {
+            self.credits as f64 / self.credit_rtt_ns
+        } else {
+            f64::INFINITY
+        };
+        raw.min(credit_cap)
+    }
+}
+
+impl SysConfig {
+    /// A preset by name.
+    pub fn preset(name: &str) -> Result<SysConfig, String> {
+        let Some((_, text)) = PRESETS.iter().find(|(n, _)| *n == name) else {
+            let names: Vec<_> = PRESETS.iter().map(|(n, _)| *n).collect();
+            return Err(format!(
+                "--preset {name}: unknown (one of {})",
+                names.join(", ")
+            ));
+        };
+        Self::from_toml(text, &format!("preset {name}"))
+    }
+
+    /// Parse TOML; missing keys take their defaults, unknown keys are errors.
+    pub fn from_toml(text: &str, source: &str) -> Result<SysConfig, String> {
+        let c: SysConfig = toml::from_str(text).map_err(|e| {
+            let msg = e.message().to_string();
+            let at = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            format!("{source}{at}: {msg}")
+        })?;
+        c.validate().map_err(|e| format!("{source}: {e}"))?;
+        Ok(c)
+    }
+
+    /// Apply `key=value` (key as in [`PARAMS`]; value a TOML value: number, or a bare word as a string).
+    pub fn set(&mut self, kv: &str) -> Result<(), String> {
+        let (key, value) = kv
+            .split_once('=')
+            .ok_or_else(|| format!("--set {kv}: expected key=value"))?;
+        let key = key.trim();
+        let Some((section, field)) = key.split_once('.') else {
+            return Err(format!(
+                "--set {kv}: key must be section.field (see pifs params)"
+            ));
+        };
+        if !PARAMS.iter().any(|p| p.key == key) {
+            return Err(format!("--set {kv}: unknown key {key} (see pifs params)"));
+        }
+        let value = value.trim();
+        let parsed: toml::Value = match toml::from_str::<toml::Table>(&format!("v = {value}")) {
+            Ok(mut t) => t.remove("v").unwrap(),
+            Err(_) => toml::Value::String(value.to_string()),
+        };
+        let mut doc = toml::Table::try_from(&*self).map_err(|e| e.to_string())?;
+        let sec = doc
+            .get_mut(section)
+            .and_then(|s| s.as_table_mut())
+            .ok_or_else(|| format!("--set {kv}: no section {section}"))?;
+        // Integers are accepted where floats are expected.
+        let parsed = match (sec.get(field), parsed) {
+            (Some(toml::Value::Float(_)), toml::Value::Integer(i)) => toml::Value::Float(i as f64),
+            (_, v) => v,
+        };
+        sec.insert(field.to_string(), parsed);
+        let new: SysConfig = doc
+            .try_into()
+            .map_err(|e: toml::de::Error| format!("--set {kv}: {}", e.message()))?;
+        new.validate().map_err(|e| format!("--set {kv}: {e}"))?;
+        *self = new;
+        Ok(())
+    }
+
+    /// Ranges; the message names the key and the unit.
+    pub fn validate(&self) -> Result<(), String> {
+        fn range(key: &str, v: f64, lo: f64, hi: f64, unit: &str) -> Result<(), String> {
+            if v.is_finite() && v >= lo && v <= hi {
+                Ok(())
+            } else {
+                Err(format!("{key} = {v} {unit} is outside {lo} ..= {hi}"))
+            }
+        }
+        range("clock.ghz", self.clock.ghz, 0.1, 10.0, "GHz")?;
+        for (name, l) in [
+            ("host_link", &self.host_link),
+            ("port_link", &self.port_link),
+        ] {
+            if ![1, 2, 4, 8, 16].contains(&l.lanes) {
+                return Err(format!(
+                    "{name}.lanes = {}: must be 1, 2, 4, 8 or 16",
+                    l.lanes
+                ));
+            }
+            range(&format!("{name}.gt_s"), l.gt_s, 2.5, 64.0, "GT/s")?;
+            range(&format!("{name}.efficiency"), l.efficiency, 0.05, 1.0, "")?;
+            range(&format!("{name}.flight_ns"), l.flight_ns, 0.0, 1.0e4, "ns")?;
+            range(
+                &format!("{name}.credits"),
+                l.credits as f64,
+                1.0,
+                1.0e6,
+                "flits",
+            )?;
+            range(
+                &format!("{name}.credit_rtt_ns"),
+                l.credit_rtt_ns,
+                0.0,
+                1.0e5,
+                "ns",
+            )?;
+        }
+        range("switch.ports", self.switch.ports as f64, 1.0, 16.0, "ports")?;
+        range(
+            "switch.traversal_ns",
+            self.switch.traversal_ns,
+            0.0,
+            1.0e4,
+            "ns",
+        )?;
+        range(
+            "switch.crossbar_gbps",
+            self.switch.crossbar_gbps,
+            1.0,
+            1.0e5,
+            "GB/s",
+        )?;
+        range(
+            "device.latency_ns",
+            self.device.latency_ns,
+            0.0,
+            1.0e6,
+            "ns",
+        )?;
+        range("device.jitter_ns", self.device.jitter_ns, 0.0, 1.0e6, "ns")?;
+        range("device.gbps", self.device.gbps, 0.1, 1.0e4, "GB/s")?;
+        if !["row", "table", "page"].contains(&self.device.interleave.as_str()) {
+            return Err(format!(
+                "device.interleave = {:?}: must be row, table or page",
+                self.device.interleave
+            ));
+        }
+        range(
+            "device.page_bytes",
+            self.device.page_bytes as f64,
+            64.0,
+            1.0e9,
+            "bytes",
+        )?;
+        range(
+            "host.issue_per_ns",
+            self.host.issue_per_ns,
+            0.001,
+            1.0e3,
+            "requests/ns",
+        )?;
+        range(
+            "host.outstanding",
+            self.host.outstanding as f64,
+            1.0,
+            1.0e7,
+            "requests",
+        )?;
+        range(
+            "host.reduce_lines_per_ns",
+            self.host.reduce_lines_per_ns,
+            0.001,
+            1.0e3,
+            "lines/ns",
+        )?;
+        range(
+            "host.descriptor_bytes",
+            self.host.descriptor_bytes as f64,
+            1.0,
+            64.0,
+            "bytes",
+        )?;
+        range(
+            "beacon_d.ndp_gbps",
+            self.beacon_d.ndp_gbps,
+            0.1,
+            1.0e4,
+            "GB/s",
+        )?;
+        range(
+            "beacon_s.pool_gbps",
+            self.beacon_s.pool_gbps,
+            0.1,
+            1.0e5,
+            "GB/s",
+        )?;
+        Ok(())
+    }
+
+    /// Row placement.
+    pub fn placement(&self) -> Placement {
+        match self.device.interleave.as_str() {
+            "table" => Placement::Table,
+            "page" => Placement::Page {
+                page_bytes: self.device.page_bytes,
+            },
+            _ => Placement::Row,
+        }
+    }
+
+    /// The port-level timing the cycle-level run uses.
+    pub fn timing(&self) -> Timing {
+        Timing {
+            clock_ghz: self.clock.ghz,
+            device_latency_ns: self.device.latency_ns,
+            device_jitter_ns: self.device.jitter_ns,
+            device_gbps: self.device.gbps,
+            link_flight_ns: self.port_link.flight_ns,
+        }
+    }
+
+    /// The configuration as `key = value` pairs in [`PARAMS`] order.
+    pub fn flat(&self) -> Vec<(String, String)> {
+        let doc = toml::Table::try_from(self).expect("config serialises");
+        PARAMS
+            .iter()
+            .map(|p| {
+                let (s, f) = p.key.split_once('.').unwrap();
+                let v = doc[s][f].to_string();
+                (p.key.to_string(), v)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_documented_and_every_doc_is_a_key() {
+        let doc = toml::Table::try_from(SysConfig::default()).unwrap();
+        let mut keys = Vec::new();
+        for (s, t) in &doc {
+            for f in t.as_table().unwrap().keys() {
+                keys.push(format!("{s}.{f}"));
+            }
+        }
+        keys.sort();
+        let mut documented: Vec<String> = PARAMS.iter().map(|p| p.key.to_string()).collect();
+        documented.sort();
+        assert_eq!(keys, documented);
+        assert!(PARAMS
+            .iter()
+            .all(|p| !p.source.is_empty() && !p.unit.is_empty()));
+    }
+
+    #[test]
+    fn x16_at_32gts_is_one_flit_per_ns() {
+        assert_eq!(SysConfig::default().host_link.flits_per_ns(), 1.0);
+    }
+
+    #[test]
+    fn set_overrides_and_rejects() {
+        let mut c = SysConfig::default();
+        c.set("switch.traversal_ns=100").unwrap();
+        assert_eq!(c.switch.traversal_ns, 100.0);
+        c.set("device.interleave=table").unwrap();
+        assert_eq!(c.placement(), Placement::Table);
+        for bad in [
+            "switch.traversal",
+            "nosuch.key=1",
+            "switch.traversal_ns=-5",
+            "switch.traversal_ns=fast",
+            "device.interleave=diagonal",
+            "host_link.lanes=3",
+        ] {
+            let e = c.set(bad).unwrap_err();
+            assert!(e.starts_with("--set "), "{e}");
+        }
+        assert_eq!(
+            c.switch.traversal_ns, 100.0,
+            "a rejected --set leaves the config alone"
+        );
+    }
+
+    #[test]
+    fn toml_errors_name_the_line() {
+        let e = SysConfig::from_toml("[switch]\ntraversal_ns = 80.0\nbogus = 1\n", "c.toml")
+            .unwrap_err();
+        assert!(e.starts_with("c.toml (line 3)"), "{e}");
+        let e = SysConfig::from_toml("[device]\nlatency_ns = -1.0\n", "c.toml").unwrap_err();
+        assert!(e.contains("device.latency_ns"), "{e}");
+        let c = SysConfig::preset("paper").unwrap();
+        assert_eq!(c.switch.traversal_ns, 120.0);
+        assert!(SysConfig::preset("nope").is_err());
+    }
+}

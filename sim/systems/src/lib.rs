@@ -1,0 +1,13 @@
+//! System-level characterisation: one configuration of links, switch, memory devices and host
+//! ([`config`]), a small discrete-event engine of FIFO servers ([`des`]), and the four systems
+//! that serve the same embedding workload ([`systems`]): Pond, BEACON-D, BEACON-S and PIFS-Rec,
+//! the last with the port accumulators (RTL or reference model) in the loop. [`compare`] runs
+//! them side by side.
+
+pub mod compare;
+pub mod config;
+pub mod des;
+pub mod plot;
+pub mod systems;
+
+pub use config::SysConfig;

@@ -1,0 +1,664 @@
+//! The four systems that serve one batch of embedding bags, on the same links, switch, devices
+//! and host (see [`crate::config`]):
+//!
+//! - `pond`: the switch only routes. The host sends a MemRd per 64 B line (at most
+//!   `host.outstanding` in flight); every line crosses its port link, the crossbar and the host
+//!   link; the host adds every line (`host.reduce_lines_per_ns`).
+//! - `beacon-d`: an NDP unit in each memory device. The host writes one descriptor per row
+//!   (`host.descriptor_bytes`) to the device; the device reads the rows from its own memory and
+//!   adds them (`beacon_d.ndp_gbps`); one partial sum per (bag, device) goes up.
+//! - `beacon-s`: one central pool in the switch. Descriptors go to the pool, which reads every
+//!   line from the devices; all of them cross the crossbar into the pool
+//!   (`beacon_s.pool_gbps`), which sends one sum per bag up.
+//! - `pifs`: accumulators in every downstream port. Descriptors reach the switch's dispatcher,
+//!   which issues the MemRds; the port accumulators (the RTL, or its reference model) add the
+//!   lines at line rate, cycle by cycle; one partial per (bag, port) crosses the crossbar and
+//!   the host link; the host adds the partials.
+//!
+//! Flit costs: a MemRd is half a flit (two requests per flit, DESIGN.md section 6); a 64 B line
+//! with its header (MemData, or a 64 B write of descriptors) costs [`line_flits`] flits, measured
+//! with this project's own S2M packer.
+//!
+//! Sums: `pond` and `beacon-s` add a bag's rows in trace order; `beacon-d` adds each device's
+//! rows in trace order and the host adds the device partials in device order; `pifs` gives the
+//! RTL's order (pifs_sim::system). Each is checked against the float64 bound by the caller.
+
+use crate::config::SysConfig;
+use crate::des::{Engine, Group, Hop};
+use pifs_cxl::{Message, S2mDrs, S2mPacker};
+use pifs_dlrm::{Trace, Weights};
+use pifs_sim::fp;
+use pifs_sim::port::SimError;
+use pifs_sim::system::{self, Backend, RunConfig};
+use serde::Serialize;
+use std::collections::VecDeque;
+use std::sync::OnceLock;
+
+/// The systems, in report order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum System {
+    Pond,
+    BeaconD,
+    BeaconS,
+    Pifs,
+}
+
+impl System {
+    pub const ALL: [System; 4] = [System::Pond, System::BeaconD, System::BeaconS, System::Pifs];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            System::Pond => "pond",
+            System::BeaconD => "beacon-d",
+            System::BeaconS => "beacon-s",
+            System::Pifs => "pifs",
+        }
+    }
+}
+
+/// Flits per 64 B line with its header at line rate: measured once by packing a long stream of
+/// MemData responses with [`S2mPacker`].
+pub fn line_flits() -> f64 {
+    static F: OnceLock<f64> = OnceLock::new();
+    *F.get_or_init(|| {
+        const N: usize = 4096;
+        let mut q: VecDeque<Message> = (0..N)
+            .map(|i| Message::S2mDrs(S2mDrs::mem_data(i as u16, false), Box::new([0u8; 64])))
+            .collect();
+        let mut p = S2mPacker::new(1);
+        let mut flits = 0usize;
+        while !q.is_empty() || p.pending_chunks() > 0 {
+            if p.next_flit(&mut q).is_some() {
+                flits += 1;
+            }
+        }
+        flits as f64 / N as f64
+    })
+}
+
+/// Flits per MemRd (two requests per flit).
+pub const REQ_FLITS: f64 = 0.5;
+/// Bytes of a flit on the wire (66 B link layer + 2 B ARB/MUX).
+pub const FLIT_BYTES: f64 = 68.0;
+
+/// Bytes and busy time of one resource.
+#[derive(Clone, Debug, Serialize)]
+pub struct Resource {
+    pub name: String,
+    pub bytes: u64,
+    /// Busy time over the batch latency.
+    pub utilisation: f64,
+}
+
+/// Outcome of one batch on one system.
+#[derive(Clone, Debug, Serialize)]
+pub struct BatchResult {
+    pub latency_ns: f64,
+    /// Bytes toward the host on the upstream link, and toward the switch.
+    pub upstream_bytes: u64,
+    pub downstream_bytes: u64,
+    /// Bytes on each port link, device to switch.
+    pub port_bytes: Vec<u64>,
+    pub crossbar_bytes: u64,
+    /// Every resource, most utilised first: the first one is what limits the system.
+    pub resources: Vec<Resource>,
+    /// Port-accumulator cycles (pifs only).
+    pub port_cycles: Option<u64>,
+    #[serde(skip)]
+    pub pooled: Vec<u32>,
+}
+
+/// The servers every system is built from.
+struct Fabric {
+    e: Engine,
+    host_m2s: usize,
+    host_s2m: usize,
+    crossbar: usize,
+    host_reduce: usize,
+    port_m2s: Vec<usize>,
+    port_s2m: Vec<usize>,
+    dev: Vec<usize>,
+    ndp: Vec<usize>,
+    pool: usize,
+    /// ns per flit on the host link and a port link.
+    fh: f64,
+    fp: f64,
+}
+
+impl Fabric {
+    fn new(c: &SysConfig) -> Fabric {
+        let mut e = Engine::default();
+        let host_m2s = e.server("host_link.m2s");
+        let host_s2m = e.server("host_link.s2m");
+        let crossbar = e.server("switch.crossbar");
+        let host_reduce = e.server("host.reduce");
+        let n = c.switch.ports;
+        let port_m2s = (0..n).map(|p| e.server(format!("port{p}.m2s"))).collect();
+        let port_s2m = (0..n).map(|p| e.server(format!("port{p}.s2m"))).collect();
+        let dev = (0..n)
+            .map(|p| e.server(format!("device{p}.memory")))
+            .collect();
+        let ndp = (0..n).map(|p| e.server(format!("device{p}.ndp"))).collect();
+        let pool = e.server("switch.pool");
+        Fabric {
+            e,
+            host_m2s,
+            host_s2m,
+            crossbar,
+            host_reduce,
+            port_m2s,
+            port_s2m,
+            dev,
+            ndp,
+            pool,
+            fh: 1.0 / c.host_link.flits_per_ns(),
+            fp: 1.0 / c.port_link.flits_per_ns(),
+        }
+    }
+
+    fn serve(id: usize, ns: f64, flits: f64) -> Hop {
+        Hop::Serve {
+            id,
+            ns,
+            bytes: (flits * FLIT_BYTES).round() as u64,
+        }
+    }
+
+    fn host_down(&self, c: &SysConfig, flits: f64) -> Vec<Hop> {
+        vec![
+            Self::serve(self.host_m2s, flits * self.fh, flits),
+            Hop::Delay(c.host_link.flight_ns + c.switch.traversal_ns),
+        ]
+    }
+
+    /// From the crossbar's output to the host's pooled output: crossbar, host link, reduce.
+    fn to_host(&self, c: &SysConfig) -> Vec<Hop> {
+        let lf = line_flits();
+        vec![
+            Hop::Serve {
+                id: self.crossbar,
+                ns: 64.0 / c.switch.crossbar_gbps,
+                bytes: 64,
+            },
+            Self::serve(self.host_s2m, lf * self.fh, lf),
+            Hop::Delay(c.host_link.flight_ns),
+            Hop::Serve {
+                id: self.host_reduce,
+                ns: 1.0 / c.host.reduce_lines_per_ns,
+                bytes: 64,
+            },
+        ]
+    }
+
+    /// MemRd from the switch to device `d`, the read, and the MemData back to the switch.
+    fn port_read(&self, c: &SysConfig, d: usize) -> Vec<Hop> {
+        let lf = line_flits();
+        vec![
+            Self::serve(self.port_m2s[d], REQ_FLITS * self.fp, REQ_FLITS),
+            Hop::Delay(c.port_link.flight_ns),
+            Hop::Serve {
+                id: self.dev[d],
+                ns: 64.0 / c.device.gbps,
+                bytes: 64,
+            },
+            Hop::Delay(c.device.latency_ns),
+            Self::serve(self.port_s2m[d], lf * self.fp, lf),
+            Hop::Delay(c.port_link.flight_ns),
+        ]
+    }
+
+    fn result(
+        self,
+        c: &SysConfig,
+        latency_ns: f64,
+        pooled: Vec<u32>,
+        port_cycles: Option<u64>,
+    ) -> BatchResult {
+        let s = &self.e.servers;
+        let mut resources: Vec<Resource> = s
+            .iter()
+            .filter(|r| r.items > 0)
+            .map(|r| Resource {
+                name: r.name.clone(),
+                bytes: r.bytes,
+                utilisation: if latency_ns > 0.0 {
+                    r.busy_ns / latency_ns
+                } else {
+                    0.0
+                },
+            })
+            .collect();
+        resources.sort_by(|a, b| b.utilisation.total_cmp(&a.utilisation));
+        BatchResult {
+            latency_ns,
+            upstream_bytes: s[self.host_s2m].bytes,
+            downstream_bytes: s[self.host_m2s].bytes,
+            port_bytes: (0..c.switch.ports)
+                .map(|p| s[self.port_s2m[p]].bytes)
+                .collect(),
+            crossbar_bytes: s[self.crossbar].bytes,
+            resources,
+            port_cycles,
+            pooled,
+        }
+    }
+}
+
+/// Rows of each bag split by device: `[bag][device] -> rows`.
+fn split(trace: &Trace, c: &SysConfig, row_lines: usize) -> Vec<Vec<Vec<u64>>> {
+    let n = c.switch.ports;
+    let place = c.placement();
+    let mut out = Vec::with_capacity(trace.num_bags());
+    for t in 0..trace.tables {
+        for b in 0..trace.batch {
+            let mut per = vec![Vec::new(); n];
+            for &r in trace.bag(t, b) {
+                per[place.port(t, r as u64, row_lines as u64 * 64, n)].push(r as u64);
+            }
+            out.push(per);
+        }
+    }
+    out
+}
+
+/// Binary32 sum of rows in the given order (first row copied, +0.0 for none).
+fn sum_rows(w: &Weights, t: usize, rows: &[u64], buf: &mut [f32], out: &mut [u32]) {
+    out.fill(0);
+    for (i, &r) in rows.iter().enumerate() {
+        w.row_into(t, r, buf);
+        for (o, x) in out.iter_mut().zip(buf.iter()) {
+            *o = if i == 0 {
+                x.to_bits()
+            } else {
+                fp::add(*o, x.to_bits())
+            };
+        }
+    }
+}
+
+fn add_into(acc: &mut [u32], x: &[u32], first: bool) {
+    for (a, b) in acc.iter_mut().zip(x) {
+        *a = if first { *b } else { fp::add(*a, *b) };
+    }
+}
+
+/// Run one batch (the whole `trace`) on `system`.
+pub fn run_batch(
+    system: System,
+    trace: &Trace,
+    weights: &Weights,
+    c: &SysConfig,
+    backend: Backend,
+    seed: u64,
+) -> Result<BatchResult, SimError> {
+    c.validate().map_err(SimError::Config)?;
+    let dim = weights.dim();
+    let row_lines = dim.div_ceil(16);
+    let per_dev = split(trace, c, row_lines);
+    match system {
+        System::Pond => Ok(pond(trace, weights, c, &per_dev, row_lines)),
+        System::BeaconD => Ok(beacon(trace, weights, c, &per_dev, row_lines, true)),
+        System::BeaconS => Ok(beacon(trace, weights, c, &per_dev, row_lines, false)),
+        System::Pifs => pifs(trace, weights, c, &per_dev, row_lines, backend, seed),
+    }
+}
+
+/// Descriptor writes per (bag, device): 64 B writes carrying `descriptor_bytes` per row.
+fn desc_lines(c: &SysConfig, rows: usize) -> u32 {
+    (rows * c.host.descriptor_bytes as usize).div_ceil(64) as u32
+}
+
+fn bag_table(trace: &Trace, bag: usize) -> usize {
+    bag / trace.batch.max(1)
+}
+
+fn pond(
+    trace: &Trace,
+    w: &Weights,
+    c: &SysConfig,
+    per_dev: &[Vec<Vec<u64>>],
+    row_lines: usize,
+) -> BatchResult {
+    let mut f = Fabric::new(c);
+    let lf = line_flits();
+    let n = c.switch.ports;
+    // One route per device: MemRd down, read, MemData up, host adds.
+    let routes: Vec<usize> = (0..n)
+        .map(|d| {
+            let mut hops = f.host_down(c, REQ_FLITS);
+            hops.extend(f.port_read(c, d));
+            hops.push(Hop::Delay(c.switch.traversal_ns));
+            hops.extend(f.to_host(c));
+            f.e.route(hops)
+        })
+        .collect();
+    let _ = lf;
+    let empty = f.e.route(Vec::new());
+    // Lines in issue order: bag by bag, row by row, line by line.
+    let mut lines: Vec<(usize, usize)> = Vec::new(); // (device, line group)
+    let mut bag_groups = Vec::new();
+    let mut line_groups = std::collections::HashSet::new();
+    for (bag, devs) in per_dev.iter().enumerate() {
+        let total: usize = devs.iter().map(|r| r.len()).sum::<usize>() * row_lines;
+        let bg = f.e.group(Group::terminal(total as u32));
+        bag_groups.push(bg);
+        let t = bag_table(trace, bag);
+        for &r in trace.bag(t, bag % trace.batch) {
+            let d = c.placement().port(t, r as u64, row_lines as u64 * 64, n);
+            for _ in 0..row_lines {
+                let lg = f.e.group(Group {
+                    remaining: 1,
+                    emit: 1,
+                    route: empty,
+                    then: bg,
+                    done: f64::NAN,
+                });
+                line_groups.insert(lg);
+                lines.push((d, lg));
+            }
+        }
+    }
+    // Host issue: rate-limited, at most `outstanding` lines in flight.
+    let gap = 1.0 / c.host.issue_per_ns;
+    let (mut next, mut i, mut outstanding, mut now) = (0.0f64, 0usize, 0u32, 0.0f64);
+    loop {
+        while i < lines.len() && outstanding < c.host.outstanding {
+            let t = next.max(now);
+            f.e.start(t, routes[lines[i].0], lines[i].1);
+            next = t + gap;
+            outstanding += 1;
+            i += 1;
+        }
+        let Some(t) = f.e.peek_time() else { break };
+        f.e.run_until(t);
+        for (g, t) in f.e.completions.drain(..) {
+            if line_groups.contains(&g) {
+                outstanding -= 1;
+                now = now.max(t);
+            }
+        }
+    }
+    let latency = bag_groups
+        .iter()
+        .map(|&g| f.e.groups[g].done)
+        .fold(0.0, f64::max);
+    // Sums: each bag's rows in trace order.
+    let dim = w.dim();
+    let mut pooled = vec![0u32; trace.num_bags() * dim];
+    let mut buf = vec![0f32; dim];
+    for bag in 0..trace.num_bags() {
+        let t = bag_table(trace, bag);
+        let rows: Vec<u64> = trace
+            .bag(t, bag % trace.batch)
+            .iter()
+            .map(|&r| r as u64)
+            .collect();
+        sum_rows(
+            w,
+            t,
+            &rows,
+            &mut buf,
+            &mut pooled[bag * dim..(bag + 1) * dim],
+        );
+    }
+    f.result(c, latency, pooled, None)
+}
+
+/// BEACON-D (`in_device`) or BEACON-S.
+fn beacon(
+    trace: &Trace,
+    w: &Weights,
+    c: &SysConfig,
+    per_dev: &[Vec<Vec<u64>>],
+    row_lines: usize,
+    in_device: bool,
+) -> BatchResult {
+    let mut f = Fabric::new(c);
+    let lf = line_flits();
+    let n = c.switch.ports;
+    let line_ns = 64.0;
+    let (desc_route, read_routes, up_routes): (Vec<usize>, Vec<usize>, Vec<usize>) = if in_device {
+        // Descriptors travel to the device; the device reads and adds; partials go up.
+        let desc = (0..n)
+            .map(|d| {
+                let mut h = f.host_down(c, lf);
+                h.push(Fabric::serve(f.port_m2s[d], lf * f.fp, lf));
+                h.push(Hop::Delay(c.port_link.flight_ns));
+                f.e.route(h)
+            })
+            .collect();
+        let read = (0..n)
+            .map(|d| {
+                let h = vec![
+                    Hop::Serve {
+                        id: f.dev[d],
+                        ns: line_ns / c.device.gbps,
+                        bytes: 64,
+                    },
+                    Hop::Delay(c.device.latency_ns),
+                    Hop::Serve {
+                        id: f.ndp[d],
+                        ns: line_ns / c.beacon_d.ndp_gbps,
+                        bytes: 64,
+                    },
+                ];
+                f.e.route(h)
+            })
+            .collect();
+        let up = (0..n)
+            .map(|d| {
+                let mut h = vec![
+                    Fabric::serve(f.port_s2m[d], lf * f.fp, lf),
+                    Hop::Delay(c.port_link.flight_ns + c.switch.traversal_ns),
+                ];
+                h.extend(f.to_host(c));
+                f.e.route(h)
+            })
+            .collect();
+        (desc, read, up)
+    } else {
+        // Descriptors travel to the pool; the pool reads every line through the crossbar.
+        let desc_r = f.host_down(c, lf);
+        let desc_r = f.e.route(desc_r);
+        let read = (0..n)
+            .map(|d| {
+                let mut h = f.port_read(c, d);
+                h.push(Hop::Serve {
+                    id: f.crossbar,
+                    ns: line_ns / c.switch.crossbar_gbps,
+                    bytes: 64,
+                });
+                h.push(Hop::Serve {
+                    id: f.pool,
+                    ns: line_ns / c.beacon_s.pool_gbps,
+                    bytes: 64,
+                });
+                f.e.route(h)
+            })
+            .collect();
+        // The pool's sums leave through the USP: host link and reduce (no crossbar hop again).
+        let mut h = vec![Hop::Delay(c.switch.traversal_ns)];
+        h.extend(f.to_host(c).into_iter().skip(1));
+        let up = f.e.route(h);
+        (vec![desc_r; n], read, vec![up; n])
+    };
+
+    let mut bag_groups = Vec::new();
+    let mut issue: Vec<(usize, usize)> = Vec::new(); // (route, group) of each descriptor write
+    for devs in per_dev {
+        let nonempty = devs.iter().filter(|r| !r.is_empty()).count();
+        let bag_lines = if in_device {
+            nonempty * row_lines
+        } else {
+            row_lines.min(nonempty * row_lines)
+        };
+        let bg = f.e.group(Group::terminal(bag_lines as u32));
+        bag_groups.push(bg);
+        // BEACON-S sums the whole bag in the pool: one accumulation group per bag.
+        let pool_acc = if in_device {
+            None
+        } else {
+            let total: usize = devs.iter().map(|r| r.len()).sum::<usize>() * row_lines;
+            Some(f.e.group(Group {
+                remaining: total as u32,
+                emit: if total > 0 { row_lines as u32 } else { 0 },
+                route: up_routes[0],
+                then: bg,
+                done: f64::NAN,
+            }))
+        };
+        for (d, rows) in devs.iter().enumerate() {
+            if rows.is_empty() {
+                continue;
+            }
+            let acc = match pool_acc {
+                Some(g) => g,
+                None => f.e.group(Group {
+                    remaining: (rows.len() * row_lines) as u32,
+                    emit: row_lines as u32,
+                    route: up_routes[d],
+                    then: bg,
+                    done: f64::NAN,
+                }),
+            };
+            let k = desc_lines(c, rows.len());
+            let dg = f.e.group(Group {
+                remaining: k,
+                emit: (rows.len() * row_lines) as u32,
+                route: read_routes[d],
+                then: acc,
+                done: f64::NAN,
+            });
+            for _ in 0..k {
+                issue.push((desc_route[d], dg));
+            }
+        }
+    }
+    let gap = 1.0 / c.host.issue_per_ns;
+    for (i, &(r, g)) in issue.iter().enumerate() {
+        f.e.start(i as f64 * gap, r, g);
+    }
+    f.e.run();
+    let latency = bag_groups
+        .iter()
+        .map(|&g| f.e.groups[g].done)
+        .filter(|t| t.is_finite())
+        .fold(0.0, f64::max);
+
+    let dim = w.dim();
+    let mut pooled = vec![0u32; trace.num_bags() * dim];
+    let mut buf = vec![0f32; dim];
+    let mut part = vec![0u32; dim];
+    for (bag, devs) in per_dev.iter().enumerate() {
+        let t = bag_table(trace, bag);
+        let out = &mut pooled[bag * dim..(bag + 1) * dim];
+        if in_device {
+            let mut first = true;
+            for rows in devs.iter().filter(|r| !r.is_empty()) {
+                sum_rows(w, t, rows, &mut buf, &mut part);
+                add_into(out, &part, first);
+                first = false;
+            }
+        } else {
+            let rows: Vec<u64> = trace
+                .bag(t, bag % trace.batch)
+                .iter()
+                .map(|&r| r as u64)
+                .collect();
+            sum_rows(w, t, &rows, &mut buf, out);
+        }
+    }
+    f.result(c, latency, pooled, None)
+}
+
+fn pifs(
+    trace: &Trace,
+    w: &Weights,
+    c: &SysConfig,
+    per_dev: &[Vec<Vec<u64>>],
+    row_lines: usize,
+    backend: Backend,
+    seed: u64,
+) -> Result<BatchResult, SimError> {
+    let mut f = Fabric::new(c);
+    let lf = line_flits();
+    // 1. Descriptors to the switch's dispatcher: a bag may start once all of its are there.
+    let desc = f.host_down(c, lf);
+    let desc = f.e.route(desc);
+    let mut bag_desc = Vec::new();
+    let mut k = 0usize;
+    let gap = 1.0 / c.host.issue_per_ns;
+    for devs in per_dev {
+        let lines: u32 = devs.iter().map(|r| desc_lines(c, r.len())).sum();
+        let g = f.e.group(Group::terminal(lines));
+        for _ in 0..lines {
+            f.e.start(k as f64 * gap, desc, g);
+            k += 1;
+        }
+        bag_desc.push(g);
+    }
+    f.e.run();
+    let release: Vec<u64> = bag_desc
+        .iter()
+        .map(|&g| {
+            let t = f.e.groups[g].done;
+            if t.is_finite() {
+                (t * c.clock.ghz).ceil() as u64
+            } else {
+                0
+            }
+        })
+        .collect();
+
+    // 2. The ports, cycle by cycle: dispatcher, devices, port links, accumulators.
+    let cfg = RunConfig {
+        backend,
+        ports: c.switch.ports,
+        seed,
+        timing: c.timing(),
+        placement: c.placement(),
+        bag_release: Some(release),
+        workload: String::new(),
+        ..RunConfig::default()
+    };
+    let out = system::run(trace, w, &cfg)?;
+    for (p, ps) in out.stats.ports.iter().enumerate() {
+        let (m, s) = (&mut f.e.servers[f.port_m2s[p]], ps.m2s_flits);
+        m.bytes += s * FLIT_BYTES as u64;
+        m.items += s;
+        m.busy_ns += s as f64 * f.fp;
+        let s2m = &mut f.e.servers[f.port_s2m[p]];
+        s2m.bytes += ps.s2m_flits * FLIT_BYTES as u64;
+        s2m.items += ps.s2m_flits;
+        s2m.busy_ns += ps.s2m_flits as f64 * f.fp;
+    }
+
+    // 3. Partial sums from the ports to the host.
+    let mut h = vec![Hop::Delay(c.switch.traversal_ns)];
+    h.extend(f.to_host(c));
+    let up = f.e.route(h);
+    let mut per_bag = vec![0u32; per_dev.len()];
+    for lines in &out.result_lines {
+        for &(_, bag) in lines {
+            per_bag[bag] += 1;
+        }
+    }
+    let groups: Vec<usize> = per_bag
+        .iter()
+        .map(|&n| f.e.group(Group::terminal(n)))
+        .collect();
+    let mut all: Vec<(u64, usize)> = out.result_lines.iter().flatten().copied().collect();
+    all.sort();
+    for (cycle, bag) in all {
+        // The line leaves the port at the end of its cycle.
+        f.e.start((cycle + 1) as f64 / c.clock.ghz, up, groups[bag]);
+    }
+    f.e.run();
+    let latency = groups
+        .iter()
+        .map(|&g| f.e.groups[g].done)
+        .filter(|t| t.is_finite())
+        .fold(0.0, f64::max);
+    let _ = row_lines;
+    Ok(f.result(c, latency, out.pooled, Some(out.stats.cycles)))
+}
