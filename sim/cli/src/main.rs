@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod trace_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "pifs",
@@ -35,6 +37,11 @@ enum Cmd {
     Flit {
         #[command(subcommand)]
         cmd: FlitCmd,
+    },
+    /// Trace tools: generate synthetic traces, print trace statistics.
+    Trace {
+        #[command(subcommand)]
+        cmd: trace_cmd::TraceCmd,
     },
 }
 
@@ -159,6 +166,7 @@ fn main() -> ExitCode {
         Cmd::Flit {
             cmd: FlitCmd::Decode(a),
         } => decode(a),
+        Cmd::Trace { cmd } => trace_cmd::run_trace(cmd).map_err(bad_input),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
