@@ -7,7 +7,7 @@ use anyhow::anyhow;
 use clap::Args;
 use pifs_dlrm::Trace;
 use pifs_sim::SimError;
-use pifs_systems::compare::{compare, CompareReport};
+use pifs_systems::compare::{compare, CompareReport, Workload};
 use pifs_systems::config::{SysConfig, PARAMS};
 use pifs_systems::plot;
 use pifs_systems::systems::System;
@@ -106,20 +106,16 @@ pub fn run_compare(a: CompareArgs) -> Result<(), Failure> {
         a.backend.name(),
         a.w.seed
     );
-    let report = compare(
-        &name,
-        &batches,
-        &weights,
-        &c,
-        backend,
-        a.w.seed,
-        &System::ALL,
-        |s, k| {
-            if k == 0 {
-                eprintln!("pifs compare: running {s}");
-            }
-        },
-    )
+    let workload = Workload {
+        name: &name,
+        batches: &batches,
+        weights: &weights,
+    };
+    let report = compare(&workload, &c, backend, a.w.seed, &System::ALL, |s, k| {
+        if k == 0 {
+            eprintln!("pifs compare: running {s}");
+        }
+    })
     .map_err(sim_failure)?;
     let wall = started.elapsed().as_secs_f64();
     write_report(&report, wall, a.json.as_ref(), a.plot.as_ref())?;

@@ -7,7 +7,6 @@
 use anyhow::{anyhow, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use pifs_cxl::{decode_stream, Dir, Flit};
-use pifs_dlrm::{IndexDist, Trace, Weights};
 use pifs_sim::check::check_bound;
 use pifs_sim::params::Timing;
 use pifs_sim::system::{self, Backend, RunConfig};
@@ -16,7 +15,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod compare_cmd;
+mod sweep_cmd;
 mod trace_cmd;
+mod workload;
+
+use workload::{load_workload, WorkloadArgs};
 
 #[derive(Parser)]
 #[command(
@@ -38,6 +42,12 @@ enum Cmd {
         #[command(subcommand)]
         cmd: FlitCmd,
     },
+    /// Run Pond, BEACON-D, BEACON-S and PIFS-Rec on one workload and compare them.
+    Compare(Box<compare_cmd::CompareArgs>),
+    /// Run `pifs compare` over a grid of parameters in parallel; CSV, JSON and charts.
+    Sweep(Box<sweep_cmd::SweepArgs>),
+    /// Print every system parameter with its unit, value and source.
+    Params(compare_cmd::ParamsArgs),
     /// Trace tools: generate synthetic traces, print trace statistics.
     Trace {
         #[command(subcommand)]
@@ -71,41 +81,25 @@ enum BackendArg {
     Model,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum DistArg {
-    Uniform,
-    Zipf,
+impl BackendArg {
+    fn name(self) -> &'static str {
+        Backend::from(self).name()
+    }
+}
+
+impl From<BackendArg> for Backend {
+    fn from(b: BackendArg) -> Backend {
+        match b {
+            BackendArg::Rtl => Backend::Rtl,
+            BackendArg::Model => Backend::Model,
+        }
+    }
 }
 
 #[derive(Args)]
 struct RunArgs {
-    /// Trace .npz with `indices`, `offsets` and optional `lengths` (dlrm_datasets layout).
-    #[arg(long, conflicts_with = "model")]
-    trace: Option<PathBuf>,
-    /// Tables in the trace when it has no `lengths` array.
-    #[arg(long, requires = "trace")]
-    tables: Option<usize>,
-    /// Rows per table of the trace (indices must be below it); taken from --weights when given.
-    #[arg(long, conflicts_with = "model")]
-    rows: Option<u64>,
-    /// Embedding dimension (floats per row); taken from --weights or the model when not given.
-    #[arg(long)]
-    dim: Option<usize>,
-    /// Built-in workload: rm1, rm2 or rm3 (DeepRecSys configurations).
-    #[arg(long, value_parser = ["rm1", "rm2", "rm3"])]
-    model: Option<String>,
-    /// Samples per batch for --model.
-    #[arg(long, default_value_t = 4)]
-    batch: usize,
-    /// Index distribution for --model.
-    #[arg(long, value_enum, default_value_t = DistArg::Uniform)]
-    dist: DistArg,
-    /// Zipf exponent for --dist zipf.
-    #[arg(long, default_value_t = 1.05)]
-    alpha: f64,
-    /// Embedding tables .npz (table_0, table_1, ... float32 rows x dim); synthetic weights if absent.
-    #[arg(long)]
-    weights: Option<PathBuf>,
+    #[command(flatten)]
+    w: WorkloadArgs,
     /// Which port implementation runs.
     #[arg(long, value_enum, default_value_t = BackendArg::Rtl)]
     backend: BackendArg,
@@ -118,9 +112,6 @@ struct RunArgs {
     /// Write the stats document as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
-    /// Seed of the generators (trace, response order, flit packing).
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
     /// Device answers out of order (adds up to 64 ns of random delay per read).
     #[arg(long)]
     ooo: bool,
@@ -166,6 +157,9 @@ fn main() -> ExitCode {
         Cmd::Flit {
             cmd: FlitCmd::Decode(a),
         } => decode(a),
+        Cmd::Compare(a) => compare_cmd::run_compare(*a),
+        Cmd::Params(a) => compare_cmd::run_params(a),
+        Cmd::Sweep(a) => sweep_cmd::run_sweep(*a),
         Cmd::Trace { cmd } => trace_cmd::run_trace(cmd).map_err(bad_input),
     };
     match res {
@@ -179,7 +173,7 @@ fn main() -> ExitCode {
 
 fn run(a: RunArgs) -> Result<(), Failure> {
     let started = Instant::now();
-    let (trace, weights, name) = load_workload(&a).map_err(bad_input)?;
+    let (trace, weights, name) = load_workload(&a.w).map_err(bad_input)?;
     let mut timing = Timing::default();
     if a.ooo {
         timing.device_jitter_ns = 64.0;
@@ -197,12 +191,9 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         return Err(bad_input(anyhow!("--wave needs --backend rtl")));
     }
     let cfg = RunConfig {
-        backend: match a.backend {
-            BackendArg::Rtl => Backend::Rtl,
-            BackendArg::Model => Backend::Model,
-        },
+        backend: a.backend.into(),
         ports: a.ports,
-        seed: a.seed,
+        seed: a.w.seed,
         timing,
         res_ready_percent: a.res_ready,
         wave: a.wave.clone(),
@@ -216,7 +207,7 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         weights.dim(),
         a.ports,
         cfg.backend.name(),
-        a.seed
+        a.w.seed
     );
     let out = system::run(&trace, &weights, &cfg).map_err(|e| match e {
         pifs_sim::SimError::Config(_) => bad_input(anyhow!("{e}")),
@@ -319,76 +310,6 @@ fn write_atomically(
     let tmp = PathBuf::from(tmp);
     f(&tmp).with_context(|| format!("{}: cannot write", path.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))
-}
-
-fn load_workload(a: &RunArgs) -> anyhow::Result<(Trace, Weights, String)> {
-    let weights = match &a.weights {
-        Some(p) => Some(pifs_dlrm::read_weights_npz(p, a.dim).map_err(|e| anyhow!("{e}"))?),
-        None => None,
-    };
-    if let Some(tp) = &a.trace {
-        let trace = pifs_dlrm::read_trace_npz(tp, a.tables).map_err(|e| anyhow!("{e}"))?;
-        let src = tp.display().to_string();
-        let weights = match weights {
-            Some(w) => {
-                w.check_trace(&trace, &src).map_err(|e| anyhow!("{e}"))?;
-                if let Some(r) = a.rows {
-                    trace.check_rows(&[r], &src).map_err(|e| anyhow!("{e}"))?;
-                }
-                w
-            }
-            None => {
-                let rows = a.rows.ok_or_else(|| {
-                    anyhow!("--trace without --weights needs --rows (rows per table)")
-                })?;
-                let dim = a
-                    .dim
-                    .ok_or_else(|| anyhow!("--trace without --weights needs --dim"))?;
-                if dim == 0 {
-                    return Err(anyhow!("--dim 0: must be at least 1"));
-                }
-                trace
-                    .check_rows(&[rows], &src)
-                    .map_err(|e| anyhow!("{e}"))?;
-                Weights::Synthetic { dim }
-            }
-        };
-        let name = tp
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        return Ok((trace, weights, name));
-    }
-    let Some(m) = &a.model else {
-        return Err(anyhow!("give a workload: --trace FILE.npz (with --rows/--dim or --weights) or --model rm1|rm2|rm3"));
-    };
-    let p = pifs_dlrm::preset(m).ok_or_else(|| anyhow!("--model {m}: unknown (rm1, rm2, rm3)"))?;
-    if a.batch == 0 || a.batch > 1 << 20 {
-        return Err(anyhow!("--batch {}: must be 1..=1048576", a.batch));
-    }
-    if let Some(d) = a.dim {
-        if d != p.dim {
-            return Err(anyhow!("--dim {d}: {} has dim {}", p.name, p.dim));
-        }
-    }
-    let dist = match a.dist {
-        DistArg::Uniform => IndexDist::Uniform,
-        DistArg::Zipf => IndexDist::Zipf { alpha: a.alpha },
-    };
-    let trace = pifs_dlrm::generate(p.tables, p.rows, a.batch, p.lookups, dist, a.seed)
-        .map_err(|e| anyhow!("{e}"))?;
-    let weights = match weights {
-        Some(w) => {
-            w.check_trace(&trace, m).map_err(|e| anyhow!("{e}"))?;
-            w
-        }
-        None => Weights::Synthetic { dim: p.dim },
-    };
-    let dist_name = match a.dist {
-        DistArg::Uniform => "uniform".to_string(),
-        DistArg::Zipf => format!("zipf {}", a.alpha),
-    };
-    Ok((trace, weights, format!("{} ({dist_name})", p.name)))
 }
 
 fn decode(a: DecodeArgs) -> Result<(), Failure> {

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 pub enum DistArg {
     Uniform,
     Zipf,
+    /// Replay an LRU stack-distance profile (--profile, dlrm's --data-trace-file format).
+    Lru,
 }
 
 #[derive(Args, Clone)]
@@ -17,9 +19,15 @@ pub struct WorkloadArgs {
     /// Trace .npz with `indices`, `offsets` and optional `lengths` (dlrm_datasets layout).
     #[arg(long, conflicts_with = "model")]
     pub trace: Option<PathBuf>,
-    /// Tables in the trace when it has no `lengths` array.
+    /// Tables in the trace file when it has no `lengths` array.
     #[arg(long, requires = "trace")]
-    pub tables: Option<usize>,
+    pub num_tables: Option<usize>,
+    /// Only these tables of the trace file, e.g. 0-7 or 0,2,5-9 (renumbered from 0).
+    #[arg(long, requires = "trace")]
+    pub tables: Option<String>,
+    /// Only these samples of the trace file, e.g. 0-63 (the indices are streamed, not loaded whole).
+    #[arg(long, requires = "trace")]
+    pub samples: Option<String>,
     /// Rows per table of the trace (indices must be below it); taken from --weights when given.
     #[arg(long, conflicts_with = "model")]
     pub rows: Option<u64>,
@@ -38,6 +46,13 @@ pub struct WorkloadArgs {
     /// Zipf exponent for --dist zipf.
     #[arg(long, default_value_t = 1.05)]
     pub alpha: f64,
+    /// Stack-distance profile for --dist lru: three comma-separated lines (unique accesses,
+    /// stack distances, cumulative probabilities).
+    #[arg(long)]
+    pub profile: Option<std::path::PathBuf>,
+    /// Lookups per table per sample (pooling factor) for --model, instead of the preset's.
+    #[arg(long)]
+    pub lookups: Option<usize>,
     /// Embedding tables .npz (table_0, table_1, ... float32 rows x dim); synthetic weights if absent.
     #[arg(long)]
     pub weights: Option<PathBuf>,
@@ -52,7 +67,20 @@ pub fn load_workload(a: &WorkloadArgs) -> anyhow::Result<(Trace, Weights, String
         None => None,
     };
     if let Some(tp) = &a.trace {
-        let trace = pifs_dlrm::read_trace_npz(tp, a.tables).map_err(|e| anyhow!("{e}"))?;
+        let tables = a
+            .tables
+            .as_deref()
+            .map(pifs_dlrm::parse_index_list)
+            .transpose()
+            .map_err(|e| anyhow!("--tables {e}"))?;
+        let samples = a
+            .samples
+            .as_deref()
+            .map(pifs_dlrm::parse_range)
+            .transpose()
+            .map_err(|e| anyhow!("--samples {e}"))?;
+        let trace = pifs_dlrm::read_trace_npz_subset(tp, a.num_tables, tables.as_deref(), samples)
+            .map_err(|e| anyhow!("{e}"))?;
         let src = tp.display().to_string();
         let weights = match weights {
             Some(w) => {
@@ -91,27 +119,46 @@ pub fn load_workload(a: &WorkloadArgs) -> anyhow::Result<(Trace, Weights, String
     if a.batch == 0 || a.batch > 1 << 20 {
         return Err(anyhow!("--batch {}: must be 1..=1048576", a.batch));
     }
-    if let Some(d) = a.dim {
-        if d != p.dim {
-            return Err(anyhow!("--dim {d}: {} has dim {}", p.name, p.dim));
-        }
+    // --dim and --lookups change the preset (synthetic weights of any dimension).
+    let dim = a.dim.unwrap_or(p.dim);
+    if dim == 0 || dim > 4096 {
+        return Err(anyhow!("--dim {dim}: must be 1..=4096"));
+    }
+    let lookups = a.lookups.unwrap_or(p.lookups);
+    if lookups > 100_000 {
+        return Err(anyhow!("--lookups {lookups}: must be at most 100000"));
+    }
+    if a.profile.is_some() && !matches!(a.dist, DistArg::Lru) {
+        return Err(anyhow!("--profile is only for --dist lru"));
     }
     let dist = match a.dist {
         DistArg::Uniform => IndexDist::Uniform,
         DistArg::Zipf => IndexDist::Zipf { alpha: a.alpha },
+        DistArg::Lru => {
+            let path = a
+                .profile
+                .as_ref()
+                .ok_or_else(|| anyhow!("--dist lru needs --profile FILE"))?;
+            IndexDist::StackDistance(
+                pifs_dlrm::StackProfile::read(path).map_err(|e| anyhow!("{e}"))?,
+            )
+        }
     };
-    let trace = pifs_dlrm::generate(p.tables, p.rows, a.batch, p.lookups, dist, a.seed)
+    let dist_name = dist.label();
+    let trace = pifs_dlrm::generate(p.tables, p.rows, a.batch, lookups, dist, a.seed)
         .map_err(|e| anyhow!("{e}"))?;
     let weights = match weights {
         Some(w) => {
             w.check_trace(&trace, m).map_err(|e| anyhow!("{e}"))?;
             w
         }
-        None => Weights::Synthetic { dim: p.dim },
+        None => Weights::Synthetic { dim },
     };
-    let dist_name = match a.dist {
-        DistArg::Uniform => "uniform".to_string(),
-        DistArg::Zipf => format!("zipf {}", a.alpha),
-    };
+    if weights.dim() != dim {
+        return Err(anyhow!(
+            "--weights has dim {}, the workload dim {dim}",
+            weights.dim()
+        ));
+    }
     Ok((trace, weights, format!("{} ({dist_name})", p.name)))
 }

@@ -83,17 +83,23 @@ pub struct WorkloadEcho {
     pub lookups_per_batch: f64,
 }
 
+/// A workload: its batches, run one after another, and the embedding weights.
+pub struct Workload<'a> {
+    pub name: &'a str,
+    pub batches: &'a [Trace],
+    pub weights: &'a Weights,
+}
+
 /// Run every system in `systems` on every batch.
 pub fn compare(
-    name: &str,
-    batches: &[Trace],
-    weights: &Weights,
+    w: &Workload,
     c: &SysConfig,
     backend: Backend,
     seed: u64,
     systems: &[System],
     mut progress: impl FnMut(&str, usize),
 ) -> Result<CompareReport, SimError> {
+    let (name, batches, weights) = (w.name, w.batches, w.weights);
     if batches.is_empty() {
         return Err(SimError::Config("no batches to run".into()));
     }

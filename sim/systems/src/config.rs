@@ -20,6 +20,25 @@ pub struct SysConfig {
     pub host: Host,
     pub beacon_d: BeaconD,
     pub beacon_s: BeaconS,
+    pub pifs: Pifs,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Pifs {
+    /// "host": every port's partial sums cross the upstream link and the host adds them;
+    /// "usp": the upstream port adds them and sends one sum per bag.
+    pub combine: String,
+    pub usp_gbps: f64,
+}
+
+impl Default for Pifs {
+    fn default() -> Self {
+        Pifs {
+            combine: "host".into(),
+            usp_gbps: 64.0,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -136,6 +155,8 @@ pub const PARAMS: &[Param] = &[
     p("host.descriptor_bytes", "bytes", "this design: one 64-bit RowRead command word per row (rtl/pifs_pkg.sv)", "bytes the host sends per row in BEACON and PIFS-Rec (8 per 64 B write)"),
     p("beacon_d.ndp_gbps", "GB/s", "modelling choice (no public figure available to us): the NDP unit in each device adds rows at half the device's line rate; swept by pifs sweep", "rate at which one device's NDP unit accumulates rows"),
     p("beacon_s.pool_gbps", "GB/s", "modelling choice (no public figure available to us): one central unit with the bandwidth of one x16 port; swept by pifs sweep", "accumulation bandwidth of the central pool in the switch (all port traffic crosses it)"),
+    p("pifs.combine", "host|usp", "issue 3 / DESIGN.md section 2: the host (or the USP) combines per-port partial sums; host is what pifs_switch_top does (partials arbitrated onto the upstream link)", "where the per-port partial sums of a bag are added"),
+    p("pifs.usp_gbps", "GB/s", "modelling choice: one line per cycle at 1 GHz, the rate of the port accumulators", "adding rate of the USP combiner (pifs.combine = usp)"),
 ];
 
 fn shared(key: &str) -> f64 {
@@ -160,6 +181,7 @@ impl Default for SysConfig {
             host: Host::default(),
             beacon_d: BeaconD::default(),
             beacon_s: BeaconS::default(),
+            pifs: Pifs::default(),
         }
     }
 }

@@ -58,12 +58,18 @@ impl Group {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
+/// Event key: time, then creation order. Times are finite (total order by `total_cmp`).
+#[derive(Clone, Copy, Debug, PartialEq)]
 struct Key(f64, u64);
 impl Eq for Key {}
+impl PartialOrd for Key {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
 impl Ord for Key {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        self.partial_cmp(o).expect("event times are finite")
+        self.0.total_cmp(&o.0).then(self.1.cmp(&o.1))
     }
 }
 

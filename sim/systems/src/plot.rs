@@ -53,7 +53,7 @@ fn fmt(v: f64) -> String {
 }
 
 fn nice_max(v: f64) -> f64 {
-    if !(v > 0.0) {
+    if v.is_nan() || v <= 0.0 {
         return 1.0;
     }
     let p = 10f64.powf(v.log10().floor());

@@ -120,6 +120,7 @@ struct Fabric {
     dev: Vec<usize>,
     ndp: Vec<usize>,
     pool: usize,
+    usp: usize,
     /// ns per flit on the host link and a port link.
     fh: f64,
     fp: f64,
@@ -140,6 +141,7 @@ impl Fabric {
             .collect();
         let ndp = (0..n).map(|p| e.server(format!("device{p}.ndp"))).collect();
         let pool = e.server("switch.pool");
+        let usp = e.server("usp.combine");
         Fabric {
             e,
             host_m2s,
@@ -151,6 +153,7 @@ impl Fabric {
             dev,
             ndp,
             pool,
+            usp,
             fh: 1.0 / c.host_link.flits_per_ns(),
             fp: 1.0 / c.port_link.flits_per_ns(),
         }
@@ -633,20 +636,46 @@ fn pifs(
         s2m.busy_ns += ps.s2m_flits as f64 * f.fp;
     }
 
-    // 3. Partial sums from the ports to the host.
-    let mut h = vec![Hop::Delay(c.switch.traversal_ns)];
-    h.extend(f.to_host(c));
-    let up = f.e.route(h);
+    // 3. Partial sums from the ports to the host, or to the USP's combiner and then the host.
     let mut per_bag = vec![0u32; per_dev.len()];
     for lines in &out.result_lines {
         for &(_, bag) in lines {
             per_bag[bag] += 1;
         }
     }
-    let groups: Vec<usize> = per_bag
-        .iter()
-        .map(|&n| f.e.group(Group::terminal(n)))
-        .collect();
+    let mut h = vec![Hop::Delay(c.switch.traversal_ns)];
+    let groups: Vec<usize> = if c.pifs.combine == "usp" {
+        // Crossbar into the combiner; the bag's sum (row_lines lines) goes up when all are in.
+        let mut up = f.to_host(c);
+        h.push(up.remove(0));
+        h.push(Hop::Serve {
+            id: f.usp,
+            ns: 64.0 / c.pifs.usp_gbps,
+            bytes: 64,
+        });
+        let up = f.e.route(up);
+        per_bag
+            .iter()
+            .map(|&n| {
+                let lines = if n > 0 { row_lines as u32 } else { 0 };
+                let fin = f.e.group(Group::terminal(lines));
+                f.e.group(Group {
+                    remaining: n,
+                    emit: lines,
+                    route: up,
+                    then: fin,
+                    done: f64::NAN,
+                })
+            })
+            .collect()
+    } else {
+        h.extend(f.to_host(c));
+        per_bag
+            .iter()
+            .map(|&n| f.e.group(Group::terminal(n)))
+            .collect()
+    };
+    let up = f.e.route(h);
     let mut all: Vec<(u64, usize)> = out.result_lines.iter().flatten().copied().collect();
     all.sort();
     for (cycle, bag) in all {
@@ -654,11 +683,8 @@ fn pifs(
         f.e.start((cycle + 1) as f64 / c.clock.ghz, up, groups[bag]);
     }
     f.e.run();
-    let latency = groups
-        .iter()
-        .map(|&g| f.e.groups[g].done)
-        .filter(|t| t.is_finite())
-        .fold(0.0, f64::max);
-    let _ = row_lines;
+    // Completion of every bag: the last group each one reaches.
+    let latency = f.e.completions.iter().map(|&(_, t)| t).fold(0.0, f64::max);
+    let _ = groups;
     Ok(f.result(c, latency, out.pooled, Some(out.stats.cycles)))
 }
