@@ -1,0 +1,213 @@
+//! The system-level models: Pond, BEACON-D, BEACON-S and PIFS-Rec on the same batches.
+//!
+//! - PIFS-Rec on the RTL and on the reference model gives the same sums bit for bit and the
+//!   same latency to the picosecond (the model is cycle-exact without back-pressure on the
+//!   result stream, and the system model does not back-pressure the ports).
+//! - Latencies of single reads are derived by hand from the parameters.
+//! - Throughput-bound batches take what the bottleneck's bandwidth says.
+//! - Where the bytes go: the upstream link carries lines in Pond and partial sums in PIFS-Rec.
+//! - A snapshot locks the RM1 comparison.
+
+use pifs_dlrm::{generate, pool_f64, IndexDist, Trace, Weights, RM1};
+use pifs_sim::check::check_bound;
+use pifs_sim::system::Backend;
+use pifs_systems::compare::{compare, Workload};
+use pifs_systems::systems::{line_flits, run_batch, System, REQ_FLITS};
+use pifs_systems::SysConfig;
+
+fn one_row_trace(row: i64) -> Trace {
+    Trace {
+        tables: 1,
+        batch: 1,
+        indices: vec![row],
+        offsets: vec![0, 1],
+    }
+}
+
+#[test]
+fn pifs_rtl_and_model_agree_on_sums_and_latency() {
+    for (seed, ports, jitter) in [(1u64, 8usize, 0.0), (2, 3, 64.0), (3, 16, 0.0)] {
+        let trace = generate(4, 100_000, 6, 30, IndexDist::Zipf { alpha: 1.1 }, seed).unwrap();
+        let w = Weights::Synthetic { dim: 48 };
+        let mut c = SysConfig::default();
+        c.switch.ports = ports;
+        c.device.jitter_ns = jitter;
+        let rtl = run_batch(System::Pifs, &trace, &w, &c, Backend::Rtl, seed).unwrap();
+        let model = run_batch(System::Pifs, &trace, &w, &c, Backend::Model, seed).unwrap();
+        assert_eq!(rtl.pooled, model.pooled, "seed {seed}: sums differ");
+        assert_eq!(
+            rtl.port_cycles, model.port_cycles,
+            "seed {seed}: port cycles differ"
+        );
+        assert_eq!(
+            rtl.latency_ns, model.latency_ns,
+            "seed {seed}: latency differs"
+        );
+        assert_eq!(rtl.upstream_bytes, model.upstream_bytes);
+        let reference = pool_f64(&trace, &w).unwrap();
+        assert!(check_bound(&rtl.pooled, &reference).ok());
+    }
+}
+
+#[test]
+fn single_read_latencies_follow_from_the_parameters() {
+    let c = SysConfig::default();
+    let w = Weights::Synthetic { dim: 16 };
+    let lf = line_flits();
+    let xbar = 64.0 / c.switch.crossbar_gbps;
+    let reduce = 1.0 / c.host.reduce_lines_per_ns;
+    let dev = 64.0 / c.device.gbps;
+    let sw = c.switch.traversal_ns;
+    let lat = c.device.latency_ns;
+    // Pond: MemRd half a flit on the host link and the port link, the read, MemData on the
+    // port link and the host link, two traversals, the crossbar, the host's add.
+    let pond = REQ_FLITS + sw + REQ_FLITS + dev + lat + lf + sw + xbar + lf + reduce;
+    let r = run_batch(System::Pond, &one_row_trace(5), &w, &c, Backend::Model, 1).unwrap();
+    assert!(
+        (r.latency_ns - pond).abs() < 1e-9,
+        "{} vs {pond}",
+        r.latency_ns
+    );
+    // BEACON-D: one descriptor write down to the device, read, NDP add, the partial up.
+    let ndp = 64.0 / c.beacon_d.ndp_gbps;
+    let bd = lf + sw + lf + dev + lat + ndp + lf + sw + xbar + lf + reduce;
+    let r = run_batch(
+        System::BeaconD,
+        &one_row_trace(5),
+        &w,
+        &c,
+        Backend::Model,
+        1,
+    )
+    .unwrap();
+    assert!((r.latency_ns - bd).abs() < 1e-9, "{} vs {bd}", r.latency_ns);
+    // BEACON-S: descriptor to the pool, MemRd from the pool, line through the crossbar into
+    // the pool, the sum up.
+    let pool = 64.0 / c.beacon_s.pool_gbps;
+    let bs = lf + sw + REQ_FLITS + dev + lat + lf + xbar + pool + sw + lf + reduce;
+    let r = run_batch(
+        System::BeaconS,
+        &one_row_trace(5),
+        &w,
+        &c,
+        Backend::Model,
+        1,
+    )
+    .unwrap();
+    assert!((r.latency_ns - bs).abs() < 1e-9, "{} vs {bs}", r.latency_ns);
+    // PIFS-Rec: the port part is cycle-level; the latency is at least the same path with the
+    // accumulator's pipeline (a few cycles) in place of the host's add of every line.
+    let r = run_batch(System::Pifs, &one_row_trace(5), &w, &c, Backend::Rtl, 1).unwrap();
+    let floor = lf + sw + REQ_FLITS + lat + lf + sw + xbar + lf + reduce;
+    assert!(
+        r.latency_ns >= floor && r.latency_ns < floor + 20.0,
+        "{} vs floor {floor}",
+        r.latency_ns
+    );
+}
+
+#[test]
+fn bandwidth_bound_batches_take_what_the_bottleneck_allows() {
+    // 2 tables x 8 samples x 64 rows of 2 lines, 8 ports: Pond moves every line over the host
+    // link (line_flits ns each at one flit per ns), so it cannot beat lines x line_flits.
+    let trace = generate(2, 1 << 20, 8, 64, IndexDist::Uniform, 7).unwrap();
+    let w = Weights::Synthetic { dim: 32 };
+    let c = SysConfig::default();
+    let lines = trace.lookups() as f64 * 2.0;
+    let pond = run_batch(System::Pond, &trace, &w, &c, Backend::Model, 1).unwrap();
+    let floor = lines * line_flits();
+    assert!(
+        pond.latency_ns >= floor && pond.latency_ns < floor * 1.1 + 400.0,
+        "{}",
+        pond.latency_ns
+    );
+    assert_eq!(pond.resources[0].name, "host_link.s2m");
+    // Upstream bytes: every line in Pond; one partial per (bag, port, line) in PIFS-Rec.
+    let pifs = run_batch(System::Pifs, &trace, &w, &c, Backend::Model, 1).unwrap();
+    let flit = 68.0;
+    let line_bytes = (line_flits() * flit).round();
+    assert_eq!(pond.upstream_bytes as f64, lines * line_bytes);
+    // Rows r mod 8 per port; a port's share of a bag is summed in pieces of at most 32 rows
+    // (a quarter of the 256 tags at 2 lines a row); each piece sends 2 lines.
+    let mut partials = 0usize;
+    for t in 0..trace.tables {
+        for b in 0..trace.batch {
+            let mut per_port = [0usize; 8];
+            for &r in trace.bag(t, b) {
+                per_port[r as usize % 8] += 1;
+            }
+            partials += per_port.iter().map(|n| n.div_ceil(32) * 2).sum::<usize>();
+        }
+    }
+    assert_eq!(pifs.upstream_bytes as f64, partials as f64 * line_bytes);
+    // Halving the pool's bandwidth slows BEACON-S down about twice (it is the bottleneck).
+    let bs = run_batch(System::BeaconS, &trace, &w, &c, Backend::Model, 1).unwrap();
+    let mut slow = c.clone();
+    slow.beacon_s.pool_gbps /= 2.0;
+    let bs2 = run_batch(System::BeaconS, &trace, &w, &slow, Backend::Model, 1).unwrap();
+    let ratio = bs2.latency_ns / bs.latency_ns;
+    assert!((1.8..2.05).contains(&ratio), "{ratio}");
+    assert_eq!(bs.resources[0].name, "switch.pool");
+}
+
+#[test]
+fn every_system_sums_within_the_float64_bound() {
+    let trace = generate(3, 50_000, 5, 40, IndexDist::Zipf { alpha: 1.2 }, 3).unwrap();
+    let w = Weights::Synthetic { dim: 40 };
+    let reference = pool_f64(&trace, &w).unwrap();
+    let mut c = SysConfig::default();
+    c.device.interleave = "page".into();
+    for s in System::ALL {
+        let r = run_batch(s, &trace, &w, &c, Backend::Model, 1).unwrap();
+        let b = check_bound(&r.pooled, &reference);
+        assert!(b.ok(), "{}: {:?}", s.name(), b.first_violation);
+    }
+}
+
+#[test]
+fn rm1_comparison_snapshot() {
+    let batches: Vec<Trace> = (0..2)
+        .map(|k| {
+            generate(
+                RM1.tables,
+                RM1.rows,
+                8,
+                RM1.lookups,
+                IndexDist::Uniform,
+                1 + k,
+            )
+            .unwrap()
+        })
+        .collect();
+    let w = Weights::Synthetic { dim: RM1.dim };
+    let r = compare(
+        &Workload {
+            name: "rm1",
+            batches: &batches,
+            weights: &w,
+        },
+        &SysConfig::default(),
+        Backend::Rtl,
+        1,
+        &System::ALL,
+        |_, _| {},
+    )
+    .unwrap();
+    assert!(r.all_sums_ok());
+    let lat: std::collections::BTreeMap<_, _> = r
+        .systems
+        .iter()
+        .map(|(k, v)| (k.clone(), format!("{:.3}", v.latency_ns.mean)))
+        .collect();
+    let up: std::collections::BTreeMap<_, _> = r
+        .systems
+        .iter()
+        .map(|(k, v)| (k.clone(), v.upstream_bytes))
+        .collect();
+    insta::assert_json_snapshot!(serde_json::json!({
+        "latency_ns_mean": lat,
+        "upstream_bytes": up,
+        "pifs_port_cycles": r.systems["pifs"].port_cycles,
+        "limits": r.systems.iter().map(|(k, v)| (k.clone(), v.limit.clone())).collect::<std::collections::BTreeMap<_, _>>(),
+    }));
+}
