@@ -45,20 +45,46 @@ package pifs_pkg;
   localparam int unsigned MaxNdrPerFlit = 2;
 
   // ---------------------------------------------------------------------------------------------
-  // Host command word (64 bits), the side-band command port of a downstream-port accumulator.
+  // Host command word (64 bits). A downstream-port accumulator (pifs_port_acc) reads BagOpen and
+  // RowMap with the port field zero; the switch (pifs_switch_top) takes all three ops on its one
+  // host command stream, routes them by the port field, and clears the field before forwarding.
+  //   BagOpen, RowMap:
   //   [63:60] op      CmdBagOpen or CmdRowMap
+  //   [59:56] port    switch only: downstream port 0 .. NumPorts-1 (zero at a port accumulator)
   //   [55:48] bag     bag slot (0 .. NumBags-1)
   //   [47:32] tag     RowMap: first tag of the row; line l of the row arrives with tag + l
   //   [31:16] rows    BagOpen: number of rows the bag has at this port (0 allowed)
   //   [3:0]   lines   BagOpen: row size in 64-byte lines (1 .. MaxRowLines)
-  // All other bits are reserved and must be zero.
+  //   All other bits are reserved and must be zero.
+  //   RowRead (switch only; the port's dispatcher maps the row like RowMap, then issues `lines`
+  //   M2S MemRd requests, line l with tag + l at byte address (line_addr + l) * 64):
+  //   [63:60] op      CmdRowRead
+  //   [59:56] port    downstream port 0 .. NumPorts-1
+  //   [55:52] bag     bag slot (0 .. NumBags-1, at most 16)
+  //   [51:48] lines   row size in 64-byte lines (1 .. MaxRowLines); must equal the bag's
+  //   [47:40] tag     first tag of the row (0 .. 255)
+  //   [39:0]  line    line address of the row's first line, in 64-byte units (byte address < 2^46)
   // ---------------------------------------------------------------------------------------------
-  localparam int unsigned CmdW = 64;
+  localparam int unsigned CmdW      = 64;
+  localparam int unsigned PortW     = 4;    // command port field, up to 16 ports
+  localparam int unsigned CmdPortLo = 56;
+  localparam int unsigned LineAddrW = 40;   // RowRead line address, 64-byte units
+  localparam int unsigned AddrW     = 52;   // M2S Req byte address, Addr[51:0]
   typedef enum logic [3:0] {
     CmdNop     = 4'h0,
     CmdBagOpen = 4'h1,
-    CmdRowMap  = 4'h2
+    CmdRowMap  = 4'h2,
+    CmdRowRead = 4'h3
   } cmd_op_e;
+
+  // One partial-sum line on its way upstream (a port's result stream, an egress FIFO entry).
+  typedef struct packed {
+    logic [7:0]       bag;
+    logic [3:0]       line;
+    logic             last;
+    logic             poison;
+    logic [LineW-1:0] data;
+  } res_line_t;
 
   // ---------------------------------------------------------------------------------------------
   // CRC-16 of the flit payload: generator 0x1F053, register starting at 0, bytes 0..63 in order,

@@ -1,0 +1,245 @@
+// The PIFS-Rec switch: NumPorts downstream ports (pifs_port_top, one accumulator each), their
+// command dispatchers, and the upstream path that merges the ports' partial sums onto one link.
+//
+//   host commands --> route by port --> pifs_switch_dispatch[p] --> pifs_port_top[p] command port
+//                                                               \--> MemRd requests of port p
+//   S2M flits of port p ----------------------------------------> pifs_port_top[p] flit port
+//   pifs_port_top[p] results --> pifs_switch_upstream (egress FIFO per port, round robin,
+//                                credits) --> upstream stream {port, bag, line, last, poison, data}
+//
+// The host command stream carries 64-bit words (format in pifs_pkg): BagOpen and RowMap are
+// forwarded to their port's accumulator with the port field cleared; RowRead is expanded by the
+// port's dispatcher into a RowMap and the row's MemRd requests. A word with a port >= NumPorts,
+// an unknown op, or a RowRead whose lines field is not 1 .. MaxRowLines is taken and dropped,
+// pulsing cmd_err_o. Errors the accumulator finds (slot in use, tags busy, reserved bits) pulse
+// that port's port_cmd_err_o. Each port has its own command FIFO (CmdDepth), so a port that is
+// busy with reads does not hold up the others' commands until its FIFO is full.
+module pifs_switch_top
+  import pifs_pkg::*;
+#(
+  parameter int unsigned NumPorts    = 8,    // downstream ports, 1 .. 16
+  parameter int unsigned NumBags     = 16,   // bag slots per port, 1 .. 16
+  parameter int unsigned MaxRowLines = 8,    // largest row, in 64-byte lines
+  parameter int unsigned NumTags     = 256,  // tags per port
+  parameter int unsigned ResDepth    = 4,    // result FIFO of each accumulator
+  parameter int unsigned CmdDepth    = 4,    // command FIFO of each port's dispatcher
+  parameter int unsigned EgressDepth = 8,    // egress FIFO of each port on the upstream path
+  parameter int unsigned UpCredits   = 32,   // upstream credits after reset
+  parameter int unsigned CreditW     = 16    // upstream credit counter width
+) (
+  input  logic                           clk_i,
+  input  logic                           rst_ni,
+
+  // S2M link-layer flits from each port's memory device (valid/ready per port).
+  input  logic [NumPorts-1:0]            flit_valid_i,
+  output logic [NumPorts-1:0]            flit_ready_o,
+  input  logic [NumPorts-1:0][FlitW-1:0] flit_i,
+
+  // Host commands (valid/ready). cmd_ready_o is high for a word that is dropped, and for a
+  // good word while its port's command FIFO has room.
+  input  logic                           cmd_valid_i,
+  output logic                           cmd_ready_o,
+  input  logic [CmdW-1:0]                cmd_i,
+  output logic                           cmd_err_o,      // the word taken this cycle is dropped
+
+  // M2S MemRd requests of each port (valid/ready per port): CXL tag and 64-byte-aligned byte
+  // address; packing them into M2S flits is left to the link model.
+  output logic [NumPorts-1:0]            memrd_valid_o,
+  input  logic [NumPorts-1:0]            memrd_ready_i,
+  output logic [NumPorts-1:0][TagW-1:0]  memrd_tag_o,
+  output logic [NumPorts-1:0][AddrW-1:0] memrd_addr_o,
+
+  // Upstream stream (valid/ready): partial-sum lines of all ports, round robin, one per credit.
+  output logic                           up_valid_o,
+  input  logic                           up_ready_i,
+  output logic [PortW-1:0]               up_port_o,
+  output logic [7:0]                     up_bag_o,
+  output logic [3:0]                     up_line_o,
+  output logic                           up_last_o,
+  output logic                           up_poison_o,
+  output logic [LineW-1:0]               up_data_o,
+  input  logic                           up_credit_i,    // one credit per cycle high
+  output logic [CreditW-1:0]             up_credits_o,   // credits available
+  output logic                           up_wait_o,      // a line waits for a credit
+
+  // Per-port event pulses (see pifs_port_top): CRC error, packing error, NDRs in the flit,
+  // command rejected by the accumulator, line dropped, line accumulated, result held back by a
+  // full egress FIFO.
+  output logic [NumPorts-1:0]            port_crc_err_o,
+  output logic [NumPorts-1:0]            port_proto_err_o,
+  output logic [NumPorts-1:0][1:0]       port_ndr_o,
+  output logic [NumPorts-1:0]            port_cmd_err_o,
+  output logic [NumPorts-1:0]            port_tag_err_o,
+  output logic [NumPorts-1:0]            port_line_o,
+  output logic [NumPorts-1:0]            port_res_stall_o,
+  output logic                           busy_o          // anything queued or in flight
+);
+
+  if (NumPorts < 1 || NumPorts > 16) begin : gen_bad_ports
+    $fatal(1, "NumPorts must be 1..16 (4-bit port field)");
+  end
+  if (NumBags < 1 || NumBags > 16) begin : gen_bad_bags
+    $fatal(1, "NumBags must be 1..16 (4-bit RowRead bag field)");
+  end
+
+  // ---------------------------------------------------------------------------------------------
+  // Host command decode and routing
+  // ---------------------------------------------------------------------------------------------
+  cmd_op_e             cmd_op;
+  logic [PortW-1:0]    cmd_port;
+  logic [3:0]          cmd_rd_lines;
+  logic                cmd_bad;
+  logic [CmdW-1:0]     cmd_fwd;
+  logic [NumPorts-1:0] disp_valid, disp_ready;
+  logic                sel_ready;
+
+  assign cmd_op       = cmd_op_e'(cmd_i[63:60]);
+  assign cmd_port     = cmd_i[CmdPortLo +: PortW];
+  assign cmd_rd_lines = cmd_i[51:48];
+  assign cmd_fwd      = {cmd_i[63:60], PortW'(0), cmd_i[CmdPortLo-1:0]};
+
+  always_comb begin
+    unique case (cmd_op)
+      CmdBagOpen, CmdRowMap: cmd_bad = 1'b0;
+      CmdRowRead:            cmd_bad = cmd_rd_lines == '0 || 32'(cmd_rd_lines) > MaxRowLines;
+      default:               cmd_bad = 1'b1;
+    endcase
+    if (32'(cmd_port) >= NumPorts) begin
+      cmd_bad = 1'b1;
+    end
+  end
+
+  always_comb begin
+    sel_ready = 1'b0;
+    for (int p = 0; p < NumPorts; p++) begin
+      disp_valid[p] = cmd_valid_i && !cmd_bad && 32'(cmd_port) == p;
+      if (32'(cmd_port) == p) begin
+        sel_ready = disp_ready[p];
+      end
+    end
+  end
+
+  assign cmd_ready_o = cmd_bad || sel_ready;
+  assign cmd_err_o   = cmd_valid_i && cmd_bad;
+
+  // ---------------------------------------------------------------------------------------------
+  // Ports: dispatcher and accumulator
+  // ---------------------------------------------------------------------------------------------
+  logic [NumPorts-1:0] res_valid, res_ready, port_busy, disp_busy;
+  res_line_t [NumPorts-1:0] res_line;
+  logic                up_busy;
+
+  for (genvar p = 0; p < NumPorts; p++) begin : gen_port
+    logic            acc_valid, acc_ready, acc_err;
+    logic [CmdW-1:0] acc_cmd;
+    logic            mon_valid;
+    logic [7:0]      mon_bag;
+    logic [3:0]      mon_line;
+    logic            mon_part;
+
+    pifs_switch_dispatch #(
+      .CmdDepth    (CmdDepth),
+      .MaxRowLines (MaxRowLines)
+    ) u_dispatch (
+      .clk_i,
+      .rst_ni,
+      .cmd_valid_i (disp_valid[p]),
+      .cmd_ready_o (disp_ready[p]),
+      .cmd_i       (cmd_fwd),
+      .acc_valid_o (acc_valid),
+      .acc_ready_i (acc_ready),
+      .acc_cmd_o   (acc_cmd),
+      .acc_err_i   (acc_err),
+      .rd_valid_o  (memrd_valid_o[p]),
+      .rd_ready_i  (memrd_ready_i[p]),
+      .rd_tag_o    (memrd_tag_o[p]),
+      .rd_addr_o   (memrd_addr_o[p]),
+      .busy_o      (disp_busy[p])
+    );
+
+    pifs_port_top #(
+      .NumBags     (NumBags),
+      .MaxRowLines (MaxRowLines),
+      .NumTags     (NumTags),
+      .ResDepth    (ResDepth)
+    ) u_port (
+      .clk_i,
+      .rst_ni,
+      .flit_valid_i (flit_valid_i[p]),
+      .flit_ready_o (flit_ready_o[p]),
+      .flit_i       (flit_i[p]),
+      .cmd_valid_i  (acc_valid),
+      .cmd_ready_o  (acc_ready),
+      .cmd_i        (acc_cmd),
+      .res_valid_o  (res_valid[p]),
+      .res_ready_i  (res_ready[p]),
+      .res_bag_o    (res_line[p].bag),
+      .res_line_o   (res_line[p].line),
+      .res_last_o   (res_line[p].last),
+      .res_poison_o (res_line[p].poison),
+      .res_data_o   (res_line[p].data),
+      .mon_valid_o  (mon_valid),
+      .mon_bag_o    (mon_bag),
+      .mon_line_o   (mon_line),
+      .mon_part_o   (mon_part),
+      .crc_err_o    (port_crc_err_o[p]),
+      .proto_err_o  (port_proto_err_o[p]),
+      .ndr_o        (port_ndr_o[p]),
+      .cmd_err_o    (port_cmd_err_o[p]),
+      .tag_err_o    (port_tag_err_o[p]),
+      .busy_o       (port_busy[p])
+    );
+
+    assign acc_err             = port_cmd_err_o[p];
+    assign port_line_o[p]      = mon_valid;
+    assign port_res_stall_o[p] = res_valid[p] && !res_ready[p];
+
+    // The accumulation order is observed at pifs_port_top level; only the line count is used.
+    logic unused_mon;
+    assign unused_mon = ^{mon_bag, mon_line, mon_part};
+  end
+
+  // ---------------------------------------------------------------------------------------------
+  // Upstream: egress FIFOs, round robin, credits
+  // ---------------------------------------------------------------------------------------------
+  res_line_t up_line;
+
+  pifs_switch_upstream #(
+    .NumPorts    (NumPorts),
+    .EgressDepth (EgressDepth),
+    .UpCredits   (UpCredits),
+    .CreditW     (CreditW)
+  ) u_upstream (
+    .clk_i,
+    .rst_ni,
+    .res_valid_i (res_valid),
+    .res_ready_o (res_ready),
+    .res_i       (res_line),
+    .up_valid_o,
+    .up_ready_i,
+    .up_port_o,
+    .up_line_o   (up_line),
+    .up_credit_i,
+    .credits_o   (up_credits_o),
+    .wait_o      (up_wait_o),
+    .busy_o      (up_busy)
+  );
+
+  assign up_bag_o    = up_line.bag;
+  assign up_line_o   = up_line.line;
+  assign up_last_o   = up_line.last;
+  assign up_poison_o = up_line.poison;
+  assign up_data_o   = up_line.data;
+
+  assign busy_o = (|port_busy) || (|disp_busy) || up_busy;
+
+  // ---------------------------------------------------------------------------------------------
+  // Assertions
+  // ---------------------------------------------------------------------------------------------
+  // A command offered by the host stays offered, unchanged, until it transfers.
+  HostCmdStable_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
+    cmd_valid_i && !cmd_ready_o |=> cmd_valid_i && $stable(cmd_i));
+  // The upstream, MemRd and per-port command streams are checked inside pifs_switch_upstream
+  // and pifs_switch_dispatch; the flit streams inside pifs_port_top.
+
+endmodule
