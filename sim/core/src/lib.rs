@@ -10,6 +10,9 @@ pub mod params;
 pub mod port;
 pub mod rtl;
 pub mod stats;
+pub mod switch;
+pub mod switch_model;
+pub mod switch_rtl;
 pub mod system;
 
 pub use cmd::Command;

@@ -139,6 +139,8 @@ impl ModelPort {
                 }
                 ok
             }
+            // RowRead is the switch's op; the port's accumulator rejects it, as the RTL does.
+            Command::RowRead { .. } => false,
         };
         if !ok {
             self.counters.cmd_errors += 1;

@@ -1,0 +1,197 @@
+//! The Verilated switch (`pifs_switch_top`) behind [`SwitchModel`].
+
+use crate::params::{MAX_ROW_LINES, NUM_BAGS, NUM_TAGS};
+use crate::port::{PortCounters, SimError};
+use crate::switch::{MemReq, SwitchCmd, SwitchConfig, SwitchCounters, SwitchModel, UpLine};
+use pifs_cxl::Flit;
+use pifs_rtl::{CmdIn, FlitIn, SwitchSim};
+use std::path::Path;
+
+/// The RTL backend: one Verilated `pifs_switch_top` with the parameters of
+/// [`SwitchConfig::default`] (set in `bindings/build.rs`).
+pub struct RtlSwitch {
+    sim: SwitchSim,
+    cfg: SwitchConfig,
+}
+
+impl RtlSwitch {
+    /// Build and reset the model; `wave` names an FST file to write.
+    pub fn new(seed: u64, wave: Option<&Path>) -> Result<Self, SimError> {
+        let sim = SwitchSim::new(seed, wave).map_err(SimError::Rtl)?;
+        let p = sim.params();
+        if (
+            p.num_bags as usize,
+            p.max_row_lines as usize,
+            p.num_tags as usize,
+        ) != (NUM_BAGS, MAX_ROW_LINES, NUM_TAGS)
+        {
+            return Err(SimError::Rtl(format!(
+                "the switch model was built with NumBags {}, MaxRowLines {}, NumTags {}; \
+                 the Rust side assumes {NUM_BAGS}, {MAX_ROW_LINES}, {NUM_TAGS}",
+                p.num_bags, p.max_row_lines, p.num_tags
+            )));
+        }
+        let cfg = SwitchConfig {
+            ports: p.ports as usize,
+            cmd_depth: p.cmd_depth as usize,
+            egress_depth: p.egress_depth as usize,
+            up_credits: p.up_credits as u64,
+        };
+        Ok(RtlSwitch { sim, cfg })
+    }
+
+    /// Percentage of cycles the upstream side and the MemRd streams are ready (100 = always,
+    /// the default). Below 100 the reference model no longer matches cycle for cycle.
+    pub fn set_ready_percent(&mut self, up: u32, memrd: u32) {
+        self.sim.set_ready_percent(up, memrd);
+    }
+
+    /// Run until the flit and command queues are empty and the switch holds nothing, at most
+    /// `max_cycles` cycles; returns the cycles run. (Lines waiting for credits keep it busy.)
+    pub fn run_until_idle(&mut self, max_cycles: u64) -> Result<u64, SimError> {
+        let ran = self.sim.run(max_cycles, true);
+        self.check_assertions()?;
+        if ran >= max_cycles {
+            return Err(SimError::Deadlock(max_cycles));
+        }
+        Ok(ran)
+    }
+
+    fn check_assertions(&self) -> Result<(), SimError> {
+        let c = self.sim.counters();
+        if c.assert_errors > 0 {
+            return Err(SimError::Assertion(c.cycles));
+        }
+        Ok(())
+    }
+
+    fn check_port(&self, port: usize) {
+        assert!(
+            port < self.cfg.ports,
+            "port {port} out of range: the switch has {} ports",
+            self.cfg.ports
+        );
+    }
+}
+
+impl SwitchModel for RtlSwitch {
+    fn backend(&self) -> &'static str {
+        "rtl"
+    }
+
+    fn ports(&self) -> usize {
+        self.cfg.ports
+    }
+
+    fn config(&self) -> SwitchConfig {
+        self.cfg
+    }
+
+    fn now(&self) -> u64 {
+        self.sim.counters().cycles
+    }
+
+    fn push_cmds(&mut self, cmds: &[(u64, SwitchCmd)]) {
+        let v: Vec<CmdIn> = cmds
+            .iter()
+            .map(|(t, c)| CmdIn {
+                word: c.encode(),
+                not_before: *t,
+            })
+            .collect();
+        self.sim.push_cmds(&v);
+    }
+
+    fn push_flits(&mut self, port: usize, flits: &[(u64, Flit)]) {
+        self.check_port(port);
+        let v: Vec<FlitIn> = flits
+            .iter()
+            .map(|(t, f)| FlitIn {
+                words: f.to_words(),
+                not_before: *t,
+            })
+            .collect();
+        self.sim
+            .push_flits(port as u32, &v)
+            .expect("port checked above");
+    }
+
+    fn grant_credits(&mut self, cycles: &[u64]) {
+        self.sim.push_credits(cycles);
+    }
+
+    fn run_to(&mut self, until: u64) -> Result<(), SimError> {
+        let now = self.now();
+        if until > now {
+            self.sim.run(until - now, false);
+        }
+        self.check_assertions()
+    }
+
+    fn take_upstream(&mut self) -> Vec<UpLine> {
+        self.sim
+            .take_upstream()
+            .into_iter()
+            .map(|u| UpLine {
+                cycle: u.cycle,
+                port: u.port,
+                bag: u.bag,
+                line: u.line,
+                last: u.last,
+                poison: u.poison,
+                data: u.data,
+            })
+            .collect()
+    }
+
+    fn take_mem_reqs(&mut self) -> Vec<MemReq> {
+        self.sim
+            .take_mem_reqs()
+            .into_iter()
+            .map(|r| MemReq {
+                cycle: r.cycle,
+                port: r.port,
+                tag: r.tag,
+                addr: r.addr,
+            })
+            .collect()
+    }
+
+    fn counters(&self, port: usize) -> PortCounters {
+        self.check_port(port);
+        let c = self
+            .sim
+            .port_counters(port as u32)
+            .expect("port checked above");
+        PortCounters {
+            cycles: c.cycles,
+            flits: c.flits,
+            crc_errors: c.crc_errors,
+            proto_errors: c.proto_errors,
+            ndr: c.ndr,
+            cmd_errors: c.cmd_errors,
+            tag_errors: c.tag_errors,
+            flit_stall_cycles: c.flit_stall_cycles,
+            res_stall_cycles: c.res_stall_cycles,
+            lines: c.lines,
+        }
+    }
+
+    fn switch_counters(&self) -> SwitchCounters {
+        let c = self.sim.counters();
+        SwitchCounters {
+            cycles: c.cycles,
+            cmd_errors: c.cmd_errors,
+            up_lines: c.up_lines,
+            up_stall_cycles: c.up_stall_cycles,
+            up_credit_wait_cycles: c.up_credit_wait_cycles,
+            mem_reqs: c.mem_reqs,
+            mem_req_stall_cycles: c.mem_req_stall_cycles,
+            credits: c.credits,
+        }
+    }
+
+    fn finish(&mut self) {
+        self.sim.finish();
+    }
+}
