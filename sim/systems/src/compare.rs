@@ -49,8 +49,10 @@ pub struct SystemReport {
     pub downstream_bytes: f64,
     pub port_bytes: Vec<f64>,
     pub crossbar_bytes: f64,
-    /// Busy share of the upstream link (toward the host) over the batch, averaged.
+    /// Busy share of the upstream link (toward the host) and of each port link (device to
+    /// switch) over the batch, averaged over batches.
     pub upstream_utilisation: f64,
+    pub port_utilisation: Vec<f64>,
     /// Busiest resource of the first batch and its utilisation: what limits the system.
     pub limit: String,
     pub limit_utilisation: f64,
@@ -123,12 +125,15 @@ pub fn compare(
         let avg = |f: &dyn Fn(&BatchResult) -> f64| results.iter().map(f).sum::<f64>() / n;
         let total_ns: f64 = lat.iter().sum();
         let ports = c.switch.ports;
-        let up_util = avg(&|r| {
-            r.resources
-                .iter()
-                .find(|x| x.name == "host_link.s2m")
-                .map_or(0.0, |x| x.utilisation)
-        });
+        let util = |name: &str| {
+            avg(&|r| {
+                r.resources
+                    .iter()
+                    .find(|x| x.name == name)
+                    .map_or(0.0, |x| x.utilisation)
+            })
+        };
+        let up_util = util("host_link.s2m");
         let first = &results[0];
         let (limit, limit_util) = first
             .resources
@@ -150,6 +155,7 @@ pub fn compare(
                     .collect(),
                 crossbar_bytes: avg(&|r| r.crossbar_bytes as f64),
                 upstream_utilisation: up_util,
+                port_utilisation: (0..ports).map(|p| util(&format!("port{p}.s2m"))).collect(),
                 limit,
                 limit_utilisation: limit_util,
                 sums_within_bound: ok,

@@ -105,8 +105,23 @@ pub struct BeaconS {
 pub struct Param {
     pub key: &'static str,
     pub unit: &'static str,
-    pub source: &'static str,
+    source: &'static str,
+    /// Key in `pifs_sim::params::PARAM_DOCS` when the parameter is shared with `pifs run`.
+    shared: Option<&'static str>,
     pub meaning: &'static str,
+}
+
+impl Param {
+    /// Where the default comes from (for a shared parameter, its entry in pifs_sim::params).
+    pub fn source(&self) -> &'static str {
+        match self.shared {
+            Some(k) => PARAM_DOCS
+                .iter()
+                .find(|d| d.key == k)
+                .map_or("", |d| d.source),
+            None => self.source,
+        }
+    }
 }
 
 const fn p(
@@ -119,16 +134,30 @@ const fn p(
         key,
         unit,
         source,
+        shared: None,
         meaning,
     }
 }
 
-/// Source of a parameter shared with `pifs run` (documented in `pifs_sim::params`).
-const SHARED: &str = "see pifs_sim::params (shared with pifs run)";
+/// A parameter shared with `pifs run`: unit, default and source live in `pifs_sim::params`.
+const fn shared_param(
+    key: &'static str,
+    unit: &'static str,
+    sim_key: &'static str,
+    meaning: &'static str,
+) -> Param {
+    Param {
+        key,
+        unit,
+        source: "",
+        shared: Some(sim_key),
+        meaning,
+    }
+}
 
 /// Every parameter: key as in TOML (`section.field`) and in `--set`.
 pub const PARAMS: &[Param] = &[
-    p("clock.ghz", "GHz", SHARED, "switch core clock; the port RTL takes one flit per cycle"),
+    shared_param("clock.ghz", "GHz", "clock_ghz", "switch core clock; the port RTL takes one flit per cycle"),
     p("host_link.lanes", "lanes", "DESIGN.md section 2 / issue 3: x16 upstream link", "width of the host-switch link"),
     p("host_link.gt_s", "GT/s", "CXL 3.2 Table 13-1: 32 GT/s is the fastest 68B-flit rate", "signalling rate per lane"),
     p("host_link.efficiency", "fraction", "CXL 3.2 ch. 13 expects 60-90% CXL.mem efficiency end to end; flit packing is counted explicitly here, so this is the share left for protocol flits (credit returns, retries take the rest)", "share of flit slots that carry protocol flits"),
@@ -138,15 +167,15 @@ pub const PARAMS: &[Param] = &[
     p("port_link.lanes", "lanes", "DESIGN.md section 2 (x8/x16 to each device); x16 so line rate is one flit per cycle", "width of each switch-device link"),
     p("port_link.gt_s", "GT/s", "CXL 3.2 Table 13-1", "signalling rate per lane"),
     p("port_link.efficiency", "fraction", "as host_link.efficiency", "share of flit slots that carry protocol flits"),
-    p("port_link.flight_ns", "ns", SHARED, "one-way flight time of the switch-device link (link_flight_ns)"),
+    shared_param("port_link.flight_ns", "ns", "link_flight_ns", "one-way flight time of the switch-device link"),
     p("port_link.credits", "flits", "as host_link.credits", "flit credits"),
     p("port_link.credit_rtt_ns", "ns", "as host_link.credit_rtt_ns", "credit round trip"),
     p("switch.ports", "ports", "issue 3: 8 downstream ports by default", "downstream ports, one memory device each"),
     p("switch.traversal_ns", "ns", "DESIGN.md section 6: literature puts one switch hop at 50-120 ns; Pond reports 70-90 ns added by pooling", "one traversal of the switch, each direction"),
     p("switch.crossbar_gbps", "GB/s", "modelling choice: non-blocking crossbar, 8 ports x 64 GB/s", "total data bandwidth of the crossbar"),
-    p("device.latency_ns", "ns", SHARED, "MemRd to MemData at the device pins (device_latency_ns)"),
-    p("device.jitter_ns", "ns", SHARED, "random extra delay per read (device_jitter_ns)"),
-    p("device.gbps", "GB/s", SHARED, "read bandwidth of each memory device (device_gbps)"),
+    shared_param("device.latency_ns", "ns", "device_latency_ns", "MemRd to MemData at the device pins"),
+    shared_param("device.jitter_ns", "ns", "device_jitter_ns", "random extra delay per read (reorders responses; the event models of Pond and BEACON ignore it)"),
+    shared_param("device.gbps", "GB/s", "device_gbps", "read bandwidth of each memory device"),
     p("device.interleave", "row|table|page", "issue 3: row-interleaved, table-per-device, page-interleaved", "how rows are spread over the devices"),
     p("device.page_bytes", "bytes", "4 KiB OS page (page-granular memory management in PIFS-Rec summaries)", "page size for page interleaving"),
     p("host.issue_per_ns", "requests/ns", "modelling choice: many cores issuing loads; above the link's line rate so the link, not the cores, limits Pond", "MemRd (or descriptor) issue rate of the host"),
@@ -521,7 +550,7 @@ mod tests {
         assert_eq!(keys, documented);
         assert!(PARAMS
             .iter()
-            .all(|p| !p.source.is_empty() && !p.unit.is_empty()));
+            .all(|p| !p.source().is_empty() && !p.unit.is_empty()));
     }
 
     #[test]
