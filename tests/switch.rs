@@ -820,3 +820,24 @@ fn fixed_8_port_scenario() {
     insta::assert_json_snapshot!("fixed_8_port_scenario_rtl", snap(&r));
     insta::assert_json_snapshot!("fixed_8_port_scenario_model", snap(&m));
 }
+
+#[test]
+fn waves_are_written_when_asked() {
+    let path = std::env::temp_dir().join(format!("pifs-switch-{}.fst", std::process::id()));
+    let mut rtl = RtlSwitch::new(9, Some(&path)).unwrap();
+    let mut rng = Rng::new(9);
+    let sc = SwScenario {
+        ports: vec![vec![random_bag(&mut rng, 3, 2, Values::Plain, 0.0)]; 2],
+        seed: 9,
+        latency: 32,
+        jitter: 0,
+        credit_delay: 1,
+        withheld: 0,
+    };
+    let out = play(&mut rtl, &sc).unwrap();
+    check_sums(&sc, &out, "waves");
+    drop(rtl);
+    let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let _ = std::fs::remove_file(&path);
+    assert!(len > 1000, "FST of {len} bytes at {}", path.display());
+}
