@@ -13,6 +13,7 @@ pub mod stats;
 pub mod switch;
 pub mod switch_model;
 pub mod switch_rtl;
+pub mod switch_run;
 pub mod system;
 
 pub use cmd::Command;

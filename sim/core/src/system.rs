@@ -82,7 +82,9 @@ impl Placement {
             Placement::Row => row % n,
             Placement::Table => table as u64 % n,
             // Tables start on different ports so that small tables do not all crowd port 0.
-            Placement::Page { page_bytes } => (row * row_bytes / page_bytes.max(1) + table as u64) % n,
+            Placement::Page { page_bytes } => {
+                (row * row_bytes / page_bytes.max(1) + table as u64) % n
+            }
         }) as usize
     }
 }
@@ -122,7 +124,7 @@ pub fn line_addr(t: usize, r: u64, row_lines: usize, l: usize) -> u64 {
 /// (table, row) of the cached row, and its values.
 type LastRow = (Option<(usize, u64)>, Vec<f32>);
 
-struct Memory<'a> {
+pub(crate) struct Memory<'a> {
     weights: &'a Weights,
     row_lines: usize,
     /// The last row read: a row's lines are asked for one after another, so each row is
@@ -131,7 +133,7 @@ struct Memory<'a> {
 }
 
 impl<'a> Memory<'a> {
-    fn new(weights: &'a Weights, row_lines: usize) -> Self {
+    pub fn new(weights: &'a Weights, row_lines: usize) -> Self {
         let last = std::cell::RefCell::new((None, vec![0f32; weights.dim()]));
         Memory {
             weights,
@@ -164,23 +166,27 @@ impl LineSource for Memory<'_> {
 }
 
 /// Summed lanes of each piece a port finished: (bag, first line, lines * 16 lanes).
-type PieceSums = Vec<(usize, usize, Vec<u32>)>;
+pub(crate) type PieceSums = Vec<(usize, usize, Vec<u32>)>;
 
 /// What one port produced: piece sums, (cycle, bag) of each result line, stats.
 type PortRun = (PieceSums, Vec<(u64, usize)>, PortStats);
 
 /// Part of one bag summed at one port: some of its rows, and a group of at most MAX_ROW_LINES
 /// of the row's lines (rows wider than the RTL's row limit are summed column group by group).
-struct Piece {
-    bag: usize,
-    table: usize,
-    line0: usize,
-    lines: usize,
-    rows: Vec<u64>,
+pub(crate) struct Piece {
+    pub bag: usize,
+    pub table: usize,
+    pub line0: usize,
+    pub lines: usize,
+    pub rows: Vec<u64>,
 }
 
-/// Run a trace through `cfg.ports` ports.
-pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutput, SimError> {
+/// Validate a run and split every bag over the ports: (dim, row lines, pieces per port).
+pub(crate) fn prepare(
+    trace: &Trace,
+    weights: &Weights,
+    cfg: &RunConfig,
+) -> Result<(usize, usize, Vec<Vec<Piece>>), SimError> {
     cfg.timing.validate().map_err(SimError::Config)?;
     let t = &cfg.timing;
     if t.cycles(t.device_latency_ns) + t.cycles(t.link_flight_ns) == 0 {
@@ -233,8 +239,10 @@ pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutpu
             let bag = t * trace.batch + b;
             let mut per_port: Vec<Vec<u64>> = vec![Vec::new(); cfg.ports];
             for &r in trace.bag(t, b) {
-                per_port[cfg.placement.port(t, r as u64, row_lines as u64 * 64, cfg.ports)]
-                    .push(r as u64);
+                per_port[cfg
+                    .placement
+                    .port(t, r as u64, row_lines as u64 * 64, cfg.ports)]
+                .push(r as u64);
             }
             for (p, rows) in per_port.into_iter().enumerate() {
                 for &(line0, lines) in &groups {
@@ -256,6 +264,12 @@ pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutpu
         }
     }
 
+    Ok((dim, row_lines, pieces))
+}
+
+/// Run a trace through `cfg.ports` ports.
+pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutput, SimError> {
+    let (dim, row_lines, pieces) = prepare(trace, weights, cfg)?;
     let mem = Memory::new(weights, row_lines);
     let mut seeds = Rng::new(cfg.seed);
     let mut port_stats = Vec::new();
@@ -281,28 +295,25 @@ pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutpu
         port_stats.push(st);
     }
 
-    // Host reduction in (port, piece) order, per column group.
-    let bags = trace.tables * trace.batch;
-    let mut pooled = vec![0u32; bags * dim];
-    let mut seen = vec![false; bags * row_lines];
-    for port in &partials {
-        for (bag, line0, lanes) in port {
-            for (k, line) in lanes.chunks(16).enumerate() {
-                let l = line0 + k;
-                let cols = (l * 16..(l * 16 + 16).min(dim)).len();
-                let out = &mut pooled[bag * dim + l * 16..bag * dim + l * 16 + cols];
-                if seen[bag * row_lines + l] {
-                    for (o, x) in out.iter_mut().zip(line) {
-                        *o = fp::add(*o, *x);
-                    }
-                } else {
-                    out.copy_from_slice(&line[..cols]);
-                    seen[bag * row_lines + l] = true;
-                }
-            }
-        }
-    }
+    let pooled = fold(trace, dim, row_lines, &partials);
+    let stats = make_stats(trace, cfg, dim, row_lines, port_stats, verilator);
+    Ok(RunOutput {
+        pooled,
+        dim,
+        stats,
+        result_lines,
+    })
+}
 
+/// The stats document of a run from its per-port figures.
+pub(crate) fn make_stats(
+    trace: &Trace,
+    cfg: &RunConfig,
+    dim: usize,
+    row_lines: usize,
+    port_stats: Vec<PortStats>,
+    verilator: Option<String>,
+) -> Stats {
     let cycles = port_stats
         .iter()
         .filter(|s| s.result_lines > 0)
@@ -328,19 +339,45 @@ pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutpu
         },
         cycles,
         time_ns: cycles as f64 / cfg.timing.clock_ghz,
-        bags: bags as u64,
+        bags: (trace.tables * trace.batch) as u64,
         lookups,
         lines: lookups * row_lines as u64,
         device_link_bytes: port_stats.iter().map(|s| s.s2m_flits * 68).sum(),
         upstream_bytes: port_stats.iter().map(|s| s.result_lines * 64).sum(),
         ports: port_stats,
     };
-    Ok(RunOutput {
-        pooled,
-        dim,
-        stats,
-        result_lines,
-    })
+    stats
+}
+
+/// Host reduction in (port, piece) order, per column group: the pooled output.
+pub(crate) fn fold(
+    trace: &Trace,
+    dim: usize,
+    row_lines: usize,
+    partials: &[PieceSums],
+) -> Vec<u32> {
+    let bags = trace.tables * trace.batch;
+    let mut pooled = vec![0u32; bags * dim];
+    let mut seen = vec![false; bags * row_lines];
+    for port in partials {
+        for (bag, line0, lanes) in port {
+            for (k, line) in lanes.chunks(16).enumerate() {
+                let l = line0 + k;
+                let cols = (l * 16..(l * 16 + 16).min(dim)).len();
+                let out = &mut pooled[bag * dim + l * 16..bag * dim + l * 16 + cols];
+                if seen[bag * row_lines + l] {
+                    for (o, x) in out.iter_mut().zip(line) {
+                        *o = fp::add(*o, *x);
+                    }
+                } else {
+                    out.copy_from_slice(&line[..cols]);
+                    seen[bag * row_lines + l] = true;
+                }
+            }
+        }
+    }
+
+    pooled
 }
 
 /// Play one port: host issue, device, accumulator. Returns (bag, summed lanes) per piece.
@@ -516,7 +553,11 @@ fn drive_port(
 }
 
 /// First-fit allocation of `rows` blocks of `lines` consecutive free tags.
-fn alloc_tags(used: &mut [bool; NUM_TAGS], rows: usize, lines: usize) -> Option<Vec<u16>> {
+pub(crate) fn alloc_tags(
+    used: &mut [bool; NUM_TAGS],
+    rows: usize,
+    lines: usize,
+) -> Option<Vec<u16>> {
     let mut got = Vec::with_capacity(rows);
     let mut t = 0;
     while got.len() < rows && t + lines <= NUM_TAGS {
