@@ -211,3 +211,40 @@ fn rm1_comparison_snapshot() {
         "limits": r.systems.iter().map(|(k, v)| (k.clone(), v.limit.clone())).collect::<std::collections::BTreeMap<_, _>>(),
     }));
 }
+
+#[test]
+fn switch_level_rtl_and_model_agree_and_sum_like_the_ports() {
+    let trace = generate(3, 100_000, 4, 24, IndexDist::Uniform, 5).unwrap();
+    let w = Weights::Synthetic { dim: 32 };
+    let ports = SysConfig::default();
+    let mut sw = SysConfig::default();
+    sw.set("pifs.level=switch").unwrap();
+    let rtl = run_batch(System::Pifs, &trace, &w, &sw, Backend::Rtl, 1).unwrap();
+    let model = run_batch(System::Pifs, &trace, &w, &sw, Backend::Model, 1).unwrap();
+    let per_port = run_batch(System::Pifs, &trace, &w, &ports, Backend::Rtl, 1).unwrap();
+    assert_eq!(rtl.pooled, model.pooled);
+    assert_eq!(
+        rtl.pooled, per_port.pooled,
+        "same pieces, same host order, same bits"
+    );
+    assert_eq!(rtl.port_cycles, model.port_cycles);
+    assert_eq!(rtl.latency_ns, model.latency_ns);
+    // One command word per cycle for all ports: a BagOpen per piece and a RowRead per row.
+    let cmd = rtl
+        .resources
+        .iter()
+        .find(|r| r.name == "switch.cmd_stream")
+        .unwrap();
+    let mut pieces = 0usize;
+    for t in 0..trace.tables {
+        for b in 0..trace.batch {
+            let mut used = [false; 8];
+            for &r in trace.bag(t, b) {
+                used[r as usize % 8] = true;
+            }
+            pieces += used.iter().filter(|u| **u).count();
+        }
+    }
+    assert_eq!(cmd.bytes, 8 * (pieces + trace.lookups()) as u64);
+    assert!(rtl.latency_ns >= (pieces + trace.lookups()) as f64);
+}
