@@ -20,7 +20,8 @@ use std::process::Command;
 const TOP: &str = "pifs_port_top";
 const PREFIX: &str = "Vpifs_port_top";
 /// The switch model: top module, C++ class prefix, and the parameters it is Verilated with
-/// (`-G<name>=<value>`), each also defined for the C++ side as the macro in the middle.
+/// (`-G<name>=<value>`), each also defined for the C++ side as the macro in the middle. These are
+/// the RTL's defaults; `PIFS_SWITCH_PARAMS=NumPorts=3,EgressDepth=1` overrides some (sweeps).
 const SWITCH_TOP: &str = "pifs_switch_top";
 const SWITCH_PREFIX: &str = "Vpifs_switch_top";
 const SWITCH_PARAMS: &[(&str, &str, u32)] = &[
@@ -42,7 +43,12 @@ fn main() {
     let rtl = repo.join("rtl");
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
 
-    for var in ["VERILATOR", "VERILATOR_ROOT", "PIFS_VERILATOR_FLAGS"] {
+    for var in [
+        "VERILATOR",
+        "VERILATOR_ROOT",
+        "PIFS_VERILATOR_FLAGS",
+        "PIFS_SWITCH_PARAMS",
+    ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
     let mut sources = list(&rtl, "sv");
@@ -82,17 +88,22 @@ fn main() {
         &sources,
     );
     let switch_mdir = out.join("verilated_switch");
-    let gflags: Vec<String> = SWITCH_PARAMS
+    let switch_params = switch_params();
+    let mut switch_args: Vec<String> = switch_params
         .iter()
         .map(|(name, _, v)| format!("-G{name}={v}"))
         .collect();
+    // Verilator 5.006 turns long runs of word copies into loops and, for some NumPorts (3, for
+    // one), declares the loop variable of the sampled-value copy of flit_i after its use in
+    // _eval, which does not compile. Copies of up to 1000 words stay straight-line code.
+    switch_args.extend(["--reloop-limit".to_string(), "1000".to_string()]);
     let switch_archives = verilate(
         &verilator,
         &tool,
         SWITCH_TOP,
         SWITCH_PREFIX,
         &switch_mdir,
-        &gflags,
+        &switch_args,
         &model_flags,
         &sources,
     );
@@ -113,7 +124,7 @@ fn main() {
     for (k, v) in &flags {
         build.define(k, Some(v.as_str()));
     }
-    for (_, mac, v) in SWITCH_PARAMS {
+    for (_, mac, v) in &switch_params {
         build.define(mac, Some(v.to_string().as_str()));
     }
     build.compile("pifs_port_sim");
@@ -280,6 +291,29 @@ impl Fnv {
             self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
         }
     }
+}
+
+/// [`SWITCH_PARAMS`], with the values `PIFS_SWITCH_PARAMS` (`Name=value,Name=value`, for
+/// parameter sweeps) overrides.
+fn switch_params() -> Vec<(&'static str, &'static str, u32)> {
+    let mut params = SWITCH_PARAMS.to_vec();
+    let text = std::env::var("PIFS_SWITCH_PARAMS").unwrap_or_default();
+    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let (name, value) = item
+            .split_once('=')
+            .unwrap_or_else(|| fail(&format!("PIFS_SWITCH_PARAMS: `{item}` is not Name=value")));
+        let value: u32 = value.trim().parse().unwrap_or_else(|_| {
+            fail(&format!(
+                "PIFS_SWITCH_PARAMS: `{item}`: value is not a number"
+            ))
+        });
+        let p = params
+            .iter_mut()
+            .find(|p| p.0 == name.trim())
+            .unwrap_or_else(|| fail(&format!("PIFS_SWITCH_PARAMS: unknown parameter `{name}`")));
+        p.2 = value;
+    }
+    params
 }
 
 /// True for an archive of the model itself (named after its prefix), not of the runtime.

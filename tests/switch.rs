@@ -456,10 +456,17 @@ fn check_backends_agree(r: &SwOutcome, m: &SwOutcome, what: &str) {
     assert_eq!(r.cycles, m.cycles, "{what}: cycles");
 }
 
+/// The parameters the bindings' switch model was built with (the defaults, unless
+/// `PIFS_SWITCH_PARAMS` overrode some: see `bindings/build.rs`).
+fn rtl_config() -> SwitchConfig {
+    RtlSwitch::new(0, None).expect("RTL model").config()
+}
+
 fn run_both(sc: &SwScenario) -> (SwOutcome, SwOutcome, bool) {
     let mut rtl = RtlSwitch::new(sc.seed, None).expect("RTL model");
+    let cfg = rtl.config();
     let r = play(&mut rtl, sc).expect("rtl run");
-    let mut model = ModelSwitch::new(SwitchConfig::default()).unwrap();
+    let mut model = ModelSwitch::new(cfg).unwrap();
     let m = play(&mut model, sc).expect("model run");
     (r, m, model.timing_exact())
 }
@@ -473,15 +480,18 @@ fn rtl_parameters_match_the_model_defaults() {
 
 #[test]
 fn random_workloads_rtl_equals_model_and_the_order_replay() {
+    // Also the check of a parameter sweep: PIFS_SWITCH_PARAMS=NumPorts=3,EgressDepth=1 ...
+    let cfg = rtl_config();
     let mut exact_runs = 0;
     let runs = seeds(0..10);
     for &seed in &runs {
-        eprintln!("random_workloads: seed {seed}");
+        eprintln!("random_workloads: seed {seed} ({cfg:?})");
         let ports = if seed % 3 == 0 {
             8
         } else {
             1 + seed as usize % 8
-        };
+        }
+        .min(cfg.ports);
         let sc = random_switch_scenario(seed, ports);
         let (r, m, exact) = run_both(&sc);
         eprintln!(
@@ -505,7 +515,7 @@ fn random_workloads_rtl_equals_model_and_the_order_replay() {
             let what = format!("seed {seed} {what}");
             check_sums(&sc, o, &what);
             check_lines_once(&sc, o, &what);
-            check_credits(o, 32, &what);
+            check_credits(o, cfg.up_credits, &what);
             assert_eq!(o.switch.cmd_errors, 0, "{what}");
             for (p, c) in o.counters.iter().enumerate() {
                 assert_eq!(
@@ -524,7 +534,7 @@ fn random_workloads_rtl_equals_model_and_the_order_replay() {
         );
     }
     assert!(
-        2 * exact_runs >= runs.len(),
+        cfg != SwitchConfig::default() || 2 * exact_runs >= runs.len(),
         "only {exact_runs} of {} seeds kept every egress FIFO from filling",
         runs.len()
     );
@@ -729,7 +739,7 @@ fn bad_commands_are_dropped_or_rejected_on_both_backends() {
         let mut sw: Box<dyn SwitchModel> = if backend == "rtl" {
             Box::new(RtlSwitch::new(3, None).unwrap())
         } else {
-            Box::new(ModelSwitch::new(SwitchConfig::default()).unwrap())
+            Box::new(ModelSwitch::new(rtl_config()).unwrap())
         };
         let timed: Vec<(u64, SwitchCmd)> = cmds.iter().map(|c| (0, *c)).collect();
         sw.push_cmds(&timed);
