@@ -1,19 +1,20 @@
 // The PIFS-Rec switch: NumPorts downstream ports (pifs_port_top, one accumulator each), their
 // command dispatchers, and the upstream path that merges the ports' partial sums onto one link.
 //
-//   host commands --> route by port --> pifs_switch_dispatch[p] --> pifs_port_top[p] command port
+//   host command lane p ----------------> pifs_switch_dispatch[p] --> pifs_port_top[p] command port
 //                                                               \--> MemRd requests of port p
 //   S2M flits of port p ----------------------------------------> pifs_port_top[p] flit port
 //   pifs_port_top[p] results --> pifs_switch_upstream (egress FIFO per port, round robin,
 //                                credits) --> upstream stream {port, bag, line, last, poison, data}
 //
-// The host command stream carries 64-bit words (format in pifs_pkg): BagOpen and RowMap are
-// forwarded to their port's accumulator with the port field cleared; RowRead is expanded by the
-// port's dispatcher into a RowMap and the row's MemRd requests. A word with a port >= NumPorts,
-// an unknown op, or a RowRead whose lines field is not 1 .. MaxRowLines is taken and dropped,
-// pulsing cmd_err_o. Errors the accumulator finds (slot in use, tags busy, reserved bits) pulse
-// that port's port_cmd_err_o. Each port has its own command FIFO (CmdDepth), so a port that is
-// busy with reads does not hold up the others' commands until its FIFO is full.
+// Each port has its own host command lane of 64-bit words (format in pifs_pkg), so the ports
+// take commands in parallel at one word per cycle each (a single shared stream capped dispatch
+// at one row per cycle for the whole switch). BagOpen and RowMap are forwarded to the port's
+// accumulator with the port field cleared; RowRead is expanded by the port's dispatcher into a
+// RowMap and the row's MemRd requests. A word whose port field is not its lane, an unknown op,
+// or a RowRead whose lines field is not 1 .. MaxRowLines is taken and dropped, pulsing that
+// lane's cmd_err_o. Errors the accumulator finds (slot in use, tags busy, reserved bits) pulse
+// that port's port_cmd_err_o. Each port has its own command FIFO (CmdDepth).
 module pifs_switch_top
   import pifs_pkg::*;
 #(
@@ -35,12 +36,14 @@ module pifs_switch_top
   output logic [NumPorts-1:0]            flit_ready_o,
   input  logic [NumPorts-1:0][FlitW-1:0] flit_i,
 
-  // Host commands (valid/ready). cmd_ready_o is high for a word that is dropped, and for a
-  // good word while its port's command FIFO has room.
-  input  logic                           cmd_valid_i,
-  output logic                           cmd_ready_o,
-  input  logic [CmdW-1:0]                cmd_i,
-  output logic                           cmd_err_o,      // the word taken this cycle is dropped
+  // Host commands, one valid/ready lane per downstream port (the upstream port routes the
+  // host's descriptor writes to the lane of their port, so every port can take a command each
+  // cycle). cmd_ready_o[p] is high for a word that is dropped, and for a good word while port
+  // p's command FIFO has room. A word on lane p must carry port p in its port field.
+  input  logic [NumPorts-1:0]            cmd_valid_i,
+  output logic [NumPorts-1:0]            cmd_ready_o,
+  input  logic [NumPorts-1:0][CmdW-1:0]  cmd_i,
+  output logic [NumPorts-1:0]            cmd_err_o,      // the word taken this cycle is dropped
 
   // M2S MemRd requests of each port (valid/ready per port): CXL tag and 64-byte-aligned byte
   // address; packing them into M2S flits is left to the link model.
@@ -85,42 +88,36 @@ module pifs_switch_top
   // ---------------------------------------------------------------------------------------------
   // Host command decode and routing
   // ---------------------------------------------------------------------------------------------
-  cmd_op_e             cmd_op;
-  logic [PortW-1:0]    cmd_port;
-  logic [3:0]          cmd_rd_lines;
-  logic                cmd_bad;
-  logic [CmdW-1:0]     cmd_fwd;
-  logic [NumPorts-1:0] disp_valid, disp_ready;
-  logic                sel_ready;
+  logic [NumPorts-1:0]           cmd_bad;
+  logic [NumPorts-1:0][CmdW-1:0] cmd_fwd;
+  logic [NumPorts-1:0]           disp_valid, disp_ready;
 
-  assign cmd_op       = cmd_op_e'(cmd_i[63:60]);
-  assign cmd_port     = cmd_i[CmdPortLo +: PortW];
-  assign cmd_rd_lines = cmd_i[51:48];
-  assign cmd_fwd      = {cmd_i[63:60], PortW'(0), cmd_i[CmdPortLo-1:0]};
+  for (genvar p = 0; p < NumPorts; p++) begin : gen_cmd
+    cmd_op_e          cmd_op;
+    logic [PortW-1:0] cmd_port;
+    logic [3:0]       cmd_rd_lines;
 
-  always_comb begin
-    unique case (cmd_op)
-      CmdBagOpen, CmdRowMap: cmd_bad = 1'b0;
-      CmdRowRead:            cmd_bad = cmd_rd_lines == '0 || 32'(cmd_rd_lines) > MaxRowLines;
-      default:               cmd_bad = 1'b1;
-    endcase
-    if (32'(cmd_port) >= NumPorts) begin
-      cmd_bad = 1'b1;
-    end
-  end
+    assign cmd_op       = cmd_op_e'(cmd_i[p][63:60]);
+    assign cmd_port     = cmd_i[p][CmdPortLo +: PortW];
+    assign cmd_rd_lines = cmd_i[p][51:48];
+    assign cmd_fwd[p]   = {cmd_i[p][63:60], PortW'(0), cmd_i[p][CmdPortLo-1:0]};
 
-  always_comb begin
-    sel_ready = 1'b0;
-    for (int p = 0; p < NumPorts; p++) begin
-      disp_valid[p] = cmd_valid_i && !cmd_bad && 32'(cmd_port) == p;
-      if (32'(cmd_port) == p) begin
-        sel_ready = disp_ready[p];
+    always_comb begin
+      unique case (cmd_op)
+        CmdBagOpen, CmdRowMap: cmd_bad[p] = 1'b0;
+        CmdRowRead:            cmd_bad[p] = cmd_rd_lines == '0 ||
+                                            32'(cmd_rd_lines) > MaxRowLines;
+        default:               cmd_bad[p] = 1'b1;
+      endcase
+      if (32'(cmd_port) != p) begin
+        cmd_bad[p] = 1'b1;
       end
     end
-  end
 
-  assign cmd_ready_o = cmd_bad || sel_ready;
-  assign cmd_err_o   = cmd_valid_i && cmd_bad;
+    assign disp_valid[p]  = cmd_valid_i[p] && !cmd_bad[p];
+    assign cmd_ready_o[p] = cmd_bad[p] || disp_ready[p];
+    assign cmd_err_o[p]   = cmd_valid_i[p] && cmd_bad[p];
+  end
 
   // ---------------------------------------------------------------------------------------------
   // Ports: dispatcher and accumulator
@@ -145,7 +142,7 @@ module pifs_switch_top
       .rst_ni,
       .cmd_valid_i (disp_valid[p]),
       .cmd_ready_o (disp_ready[p]),
-      .cmd_i       (cmd_fwd),
+      .cmd_i       (cmd_fwd[p]),
       .acc_valid_o (acc_valid),
       .acc_ready_i (acc_ready),
       .acc_cmd_o   (acc_cmd),
@@ -237,8 +234,10 @@ module pifs_switch_top
   // Assertions
   // ---------------------------------------------------------------------------------------------
   // A command offered by the host stays offered, unchanged, until it transfers.
-  HostCmdStable_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-    cmd_valid_i && !cmd_ready_o |=> cmd_valid_i && $stable(cmd_i));
+  for (genvar p = 0; p < NumPorts; p++) begin : gen_cmd_sva
+    HostCmdStable_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
+      cmd_valid_i[p] && !cmd_ready_o[p] |=> cmd_valid_i[p] && $stable(cmd_i[p]));
+  end
   // The upstream, MemRd and per-port command streams are checked inside pifs_switch_upstream
   // and pifs_switch_dispatch; the flit streams inside pifs_port_top.
 

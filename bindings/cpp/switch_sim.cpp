@@ -56,6 +56,17 @@ uint64_t field(const T& sig, unsigned lo, unsigned width) {
   }
 }
 
+// Write a 64-bit value at bit `lo` (a multiple of 32) of a signal, integral or VlWide.
+template <typename T>
+void put64(T& sig, unsigned lo, uint64_t v) {
+  if constexpr (std::is_integral_v<T>) {
+    sig = static_cast<T>(v);
+  } else {
+    sig.at(lo / 32) = static_cast<uint32_t>(v);
+    sig.at(lo / 32 + 1) = static_cast<uint32_t>(v >> 32);
+  }
+}
+
 // Write `width` bits of `src` (LSB first, 32-bit words) at bit `lo` of a wide signal.
 template <typename T>
 void put_bits(T& sig, unsigned lo, const uint32_t* src, unsigned width) {
@@ -83,7 +94,7 @@ uint64_t ready_bits(uint32_t percent, unsigned n, uint64_t& rng) {
 }  // namespace
 
 SwitchSim::SwitchSim(uint64_t seed, rust::Str wave_path)
-    : flits_(kPorts), flit_loaded_(kPorts, false), port_(kPorts), rng_(seed | 1) {
+    : flits_(kPorts), flit_loaded_(kPorts, false), cmds_(kPorts), port_(kPorts), rng_(seed | 1) {
   ctx_ = std::make_unique<VerilatedContext>();
   ctx_->debug(0);
   ctx_->randReset(0);
@@ -145,8 +156,13 @@ void SwitchSim::push_flits(uint32_t port, rust::Slice<const FlitIn> flits) {
   for (const FlitIn& f : flits) flits_[port].push_back(f);
 }
 
+// Each word goes to the command lane of the port in its port field (bits 59:56); a port the
+// switch does not have goes to lane 0, whose port check drops it as the RTL specifies.
 void SwitchSim::push_cmds(rust::Slice<const CmdIn> cmds) {
-  for (const CmdIn& c : cmds) cmds_.push_back(c);
+  for (const CmdIn& c : cmds) {
+    const uint32_t lane = static_cast<uint32_t>((c.word >> 56) & 0xF);
+    cmds_[lane < kPorts ? lane : 0].push_back(c);
+  }
 }
 
 void SwitchSim::push_credits(rust::Slice<const uint64_t> cycles) {
@@ -162,7 +178,10 @@ bool SwitchSim::idle() const {
   for (const auto& q : flits_) {
     if (!q.empty()) return false;
   }
-  return cmds_.empty() && !top_->busy_o;
+  for (const auto& q : cmds_) {
+    if (!q.empty()) return false;
+  }
+  return !top_->busy_o;
 }
 
 uint64_t SwitchSim::run(uint64_t max_cycles, bool stop_when_idle) {
@@ -182,8 +201,13 @@ uint64_t SwitchSim::run(uint64_t max_cycles, bool stop_when_idle) {
       fv |= 1ULL << p;
     }
     top_->flit_valid_i = fv;
-    const bool cv = !cmds_.empty() && cmds_.front().not_before <= cycle_;
-    if (cv) top_->cmd_i = cmds_.front().word;
+    uint64_t cv = 0;
+    for (uint32_t p = 0; p < kPorts; ++p) {
+      const auto& q = cmds_[p];
+      if (q.empty() || q.front().not_before > cycle_) continue;
+      put64(top_->cmd_i, p * 64, q.front().word);
+      cv |= 1ULL << p;
+    }
     top_->cmd_valid_i = cv;
     const bool credit = !credits_.empty() && credits_.front() <= cycle_;
     top_->up_credit_i = credit;
@@ -241,8 +265,8 @@ uint64_t SwitchSim::run(uint64_t max_cycles, bool stop_when_idle) {
       c.ndr += (ndr >> (2 * p)) & 3;
       if ((fv & bit) && !(fr & bit)) ++c.flit_stall;
     }
-    cmd_errors_ += top_->cmd_err_o;
-    const bool cmd_fire = cv && top_->cmd_ready_o;
+    cmd_errors_ += __builtin_popcountll(field(top_->cmd_err_o, 0, kPorts));
+    const uint64_t cmd_fire = cv & field(top_->cmd_ready_o, 0, kPorts);
 
     if (wave_) wave_->dump(ctx_->time());
     ctx_->timeInc(1);
@@ -255,7 +279,9 @@ uint64_t SwitchSim::run(uint64_t max_cycles, bool stop_when_idle) {
         ++port_[p].flits;
       }
     }
-    if (cmd_fire) cmds_.pop_front();
+    for (uint32_t p = 0; p < kPorts; ++p) {
+      if (cmd_fire & (1ULL << p)) cmds_[p].pop_front();
+    }
     if (credit) credits_.pop_front();
   }
   return cycle_ - start;

@@ -58,7 +58,7 @@ class SwitchSim {
   std::unique_ptr<VerilatedFstC> wave_;
   std::vector<std::deque<FlitIn>> flits_;
   std::vector<bool> flit_loaded_;
-  std::deque<CmdIn> cmds_;
+  std::vector<std::deque<CmdIn>> cmds_;  // one lane per port
   std::deque<uint64_t> credits_;
   std::vector<UpOut> up_;
   std::vector<MemReqOut> reqs_;

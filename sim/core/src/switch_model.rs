@@ -2,10 +2,11 @@
 //! [`ModelPort`] per downstream port, plus a model of the logic the switch adds around them,
 //! written to match the RTL cycle for cycle:
 //!
-//! - the host command stream: one word per cycle; a word with a port out of range, an unknown op
-//!   or a RowRead with lines outside 1 .. 8 is taken and dropped (`cmd_errors`); a good word is
-//!   taken when its port's command FIFO held fewer than `cmd_depth` entries at the start of the
-//!   cycle, else the stream waits;
+//! - the host command lanes, one per port, one word per cycle each (a word goes to the lane of
+//!   its port field, lane 0 if the switch has no such port); a word whose port is not its lane,
+//!   an unknown op or a RowRead with lines outside 1 .. 8 is taken and dropped (`cmd_errors`);
+//!   a good word is taken when its port's command FIFO held fewer than `cmd_depth` entries at
+//!   the start of the cycle, else the lane waits;
 //! - each port's dispatcher: the command FIFO's head goes to the accumulator in the cycle after it
 //!   was taken (BagOpen/RowMap as they are, RowRead as RowMap), a RowRead only while its read-job
 //!   FIFO (2 entries) has room; a RowRead the accumulator accepts becomes a read job whose lines
@@ -90,7 +91,8 @@ pub struct ModelSwitch {
     cfg: SwitchConfig,
     /// The state below is the registered state at the start of this cycle.
     now: u64,
-    host: VecDeque<(u64, u64)>,
+    /// Host command lanes, one per port: (cycle offered from, word).
+    host: Vec<VecDeque<(u64, u64)>>,
     ports: Vec<PortModel>,
     credit_q: VecDeque<u64>,
     credit_next: u64,
@@ -120,7 +122,7 @@ impl ModelSwitch {
         Ok(ModelSwitch {
             cfg,
             now: 0,
-            host: VecDeque::new(),
+            host: vec![VecDeque::new(); cfg.ports],
             ports,
             credit_q: VecDeque::new(),
             credit_next: 0,
@@ -150,8 +152,8 @@ impl ModelSwitch {
         );
     }
 
-    /// The port a host word goes to, or `None` when the switch drops it.
-    fn route(&self, w: u64) -> Option<usize> {
+    /// Whether lane `lane` takes host word `w` for its port (else the switch drops it).
+    fn accepts(&self, lane: usize, w: u64) -> bool {
         let port = ((w >> 56) & 0xF) as usize;
         let lines = ((w >> 48) & 0xF) as usize;
         let op_ok = match w >> 60 {
@@ -159,26 +161,26 @@ impl ModelSwitch {
             OP_ROW_READ => (1..=MAX_ROW_LINES).contains(&lines),
             _ => false,
         };
-        (op_ok && port < self.cfg.ports).then_some(port)
+        op_ok && port == lane
     }
 
     /// One cycle of the host stream, the dispatchers and the read engines.
     fn step(&mut self, c: u64) -> Result<(), SimError> {
-        // Host stream: decided on the command FIFOs' occupancy at the start of the cycle.
-        let mut host_push = None;
-        if let Some(&(nb, w)) = self.host.front() {
-            if nb <= c {
-                match self.route(w) {
-                    None => {
-                        self.counters.cmd_errors += 1;
-                        self.host.pop_front();
-                    }
-                    Some(p) if self.ports[p].cmdq.len() < self.cfg.cmd_depth => {
-                        host_push = Some((p, w & !(0xF << 56)));
-                        self.host.pop_front();
-                    }
-                    Some(_) => {}
-                }
+        // Host lanes: decided on the command FIFOs' occupancy at the start of the cycle.
+        let mut host_push: Vec<(usize, u64)> = Vec::new();
+        for lane in 0..self.cfg.ports {
+            let Some(&(nb, w)) = self.host[lane].front() else {
+                continue;
+            };
+            if nb > c {
+                continue;
+            }
+            if !self.accepts(lane, w) {
+                self.counters.cmd_errors += 1;
+                self.host[lane].pop_front();
+            } else if self.ports[lane].cmdq.len() < self.cfg.cmd_depth {
+                host_push.push((lane, w & !(0xF << 56)));
+                self.host[lane].pop_front();
             }
         }
         for (p, port) in self.ports.iter_mut().enumerate() {
@@ -240,7 +242,7 @@ impl ModelSwitch {
                 }
             }
         }
-        if let Some((p, w)) = host_push {
+        for (p, w) in host_push {
             self.ports[p].cmdq.push_back(w);
         }
         Ok(())
@@ -251,8 +253,8 @@ impl ModelSwitch {
         let mut c = self.now;
         while c < until {
             if !self.ports.iter().any(PortModel::busy) {
-                match self.host.front() {
-                    Some(&(nb, _)) if nb < until => c = c.max(nb),
+                match self.host.iter().filter_map(|q| q.front().map(|f| f.0)).min() {
+                    Some(nb) if nb < until => c = c.max(nb),
                     _ => break,
                 }
             }
@@ -348,8 +350,10 @@ impl SwitchModel for ModelSwitch {
 
     fn push_cmds(&mut self, cmds: &[(u64, SwitchCmd)]) {
         let now = self.now;
-        self.host
-            .extend(cmds.iter().map(|(t, c)| ((*t).max(now), c.encode())));
+        for (t, c) in cmds {
+            let lane = if (c.port as usize) < self.cfg.ports { c.port as usize } else { 0 };
+            self.host[lane].push_back(((*t).max(now), c.encode()));
+        }
     }
 
     fn push_flits(&mut self, port: usize, flits: &[(u64, Flit)]) {

@@ -58,7 +58,7 @@ pub fn run_switch(
         Backend::Rtl => {
             if cfg.ports != RTL_SWITCH_PORTS {
                 return Err(SimError::Config(format!(
-                    "the Verilated switch has {RTL_SWITCH_PORTS} ports, not {}",
+                    "the Verilated switch has {RTL_SWITCH_PORTS} ports, not {} (the model backend, or the port RTLs one by one, take any number)",
                     cfg.ports
                 )));
             }

@@ -30,9 +30,9 @@ pub struct Pifs {
     /// "usp": the upstream port adds them and sends one sum per bag.
     pub combine: String,
     pub usp_gbps: f64,
-    /// "ports": each downstream port's RTL (pifs_port_top) on its own, the upstream arbiter in
-    /// the timing model; "switch": the whole pifs_switch_top (dispatchers, egress FIFOs,
-    /// round-robin arbiter, credits, one host command stream).
+    /// "switch": the whole pifs_switch_top (dispatchers, egress FIFOs, round-robin arbiter,
+    /// credits, one host command lane per port); "ports": each downstream port's RTL
+    /// (pifs_port_top) on its own, the upstream arbitration in the timing model.
     pub level: String,
 }
 
@@ -41,7 +41,7 @@ impl Default for Pifs {
         Pifs {
             combine: "host".into(),
             usp_gbps: 64.0,
-            level: "ports".into(),
+            level: "switch".into(),
         }
     }
 }
@@ -190,7 +190,7 @@ pub const PARAMS: &[Param] = &[
     p("beacon_d.ndp_gbps", "GB/s", "modelling choice (no public figure available to us): the NDP unit in each device adds rows at half the device's line rate; swept by pifs sweep", "rate at which one device's NDP unit accumulates rows"),
     p("beacon_s.pool_gbps", "GB/s", "modelling choice (no public figure available to us): one central unit with the bandwidth of one x16 port; swept by pifs sweep", "accumulation bandwidth of the central pool in the switch (all port traffic crosses it)"),
     p("pifs.combine", "host|usp", "issue 3 / DESIGN.md section 2: the host (or the USP) combines per-port partial sums; host is what pifs_switch_top does (partials arbitrated onto the upstream link)", "where the per-port partial sums of a bag are added"),
-    p("pifs.level", "ports|switch", "this design: the switch RTL (pifs_switch_top, 8 ports in the Verilated build) takes one host command word per cycle for all ports; ports runs each port's RTL with one command stream each", "which RTL runs PIFS-Rec's ports"),
+    p("pifs.level", "ports|switch", "this design: switch = the whole pifs_switch_top (dispatchers, egress FIFOs, round-robin upstream arbiter, credits; the Verilated build has 8 ports, the model any number); ports = each pifs_port_top alone, the upstream arbitration in the timing model", "which RTL runs PIFS-Rec's ports"),
     p("pifs.usp_gbps", "GB/s", "modelling choice: one line per cycle at 1 GHz, the rate of the port accumulators", "adding rate of the USP combiner (pifs.combine = usp)"),
 ];
 

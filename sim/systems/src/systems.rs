@@ -630,15 +630,17 @@ fn pifs(
         system::run(trace, w, &cfg)?
     };
     if c.pifs.level == "switch" {
-        // The switch's one host command stream: a BagOpen per piece and a RowRead per row and
-        // column group, one word per cycle.
+        // Each port's host command lane: a BagOpen per piece and a RowRead per row and column
+        // group, one word per cycle.
         let groups = row_lines.div_ceil(pifs_sim::params::MAX_ROW_LINES) as u64;
-        let words: u64 = out.stats.ports.iter().map(|p| p.bags + p.lookups * groups).sum();
-        let id = f.e.server("switch.cmd_stream");
-        let s = &mut f.e.servers[id];
-        s.items = words;
-        s.bytes = words * 8;
-        s.busy_ns = words as f64 / c.clock.ghz;
+        for (p, ps) in out.stats.ports.iter().enumerate() {
+            let words = ps.bags + ps.lookups * groups;
+            let id = f.e.server(format!("port{p}.cmd_lane"));
+            let s = &mut f.e.servers[id];
+            s.items = words;
+            s.bytes = words * 8;
+            s.busy_ns = words as f64 / c.clock.ghz;
+        }
     }
     for (p, ps) in out.stats.ports.iter().enumerate() {
         let (m, s) = (&mut f.e.servers[f.port_m2s[p]], ps.m2s_flits);
