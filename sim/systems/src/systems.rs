@@ -10,10 +10,12 @@
 //! - `beacon-s`: one central pool in the switch. Descriptors go to the pool, which reads every
 //!   line from the devices; all of them cross the crossbar into the pool
 //!   (`beacon_s.pool_gbps`), which sends one sum per bag up.
-//! - `pifs`: accumulators in every downstream port. Descriptors reach the switch's dispatcher,
-//!   which issues the MemRds; the port accumulators (the RTL, or its reference model) add the
-//!   lines at line rate, cycle by cycle; one partial per (bag, port) crosses the crossbar and
-//!   the host link; the host adds the partials.
+//! - `pifs`: accumulators in every downstream port. Descriptors reach the switch's dispatchers
+//!   (one command lane per port), which issue the MemRds; the switch RTL (`pifs.level =
+//!   switch`: dispatchers, accumulators, egress FIFOs, round-robin upstream arbiter; or each
+//!   port's RTL alone with `ports`), or its cycle-exact model, runs cycle by cycle; one partial
+//!   per (bag, port) crosses the host link; the host (or, with `pifs.combine = usp`, the
+//!   upstream port) adds the partials.
 //!
 //! Flit costs: a MemRd is half a flit (two requests per flit, DESIGN.md section 6); a 64 B line
 //! with its header (MemData, or a 64 B write of descriptors) costs [`line_flits`] flits, measured
@@ -21,7 +23,7 @@
 //!
 //! Sums: `pond` and `beacon-s` add a bag's rows in trace order; `beacon-d` adds each device's
 //! rows in trace order and the host adds the device partials in device order; `pifs` gives the
-//! RTL's order (pifs_sim::system). Each is checked against the float64 bound by the caller.
+//! RTL's order (pifs_sim::system and pifs_sim::switch_run, the same bits). Each is checked against the float64 bound by the caller.
 
 use crate::config::SysConfig;
 use crate::des::{Engine, Group, Hop};
@@ -323,7 +325,6 @@ fn pond(
     row_lines: usize,
 ) -> BatchResult {
     let mut f = Fabric::new(c);
-    let lf = line_flits();
     let n = c.switch.ports;
     // One route per device: MemRd down, read, MemData up, host adds.
     let routes: Vec<usize> = (0..n)
@@ -335,7 +336,6 @@ fn pond(
             f.e.route(hops)
         })
         .collect();
-    let _ = lf;
     let empty = f.e.route(Vec::new());
     // Lines in issue order: bag by bag, row by row, line by line.
     let mut lines: Vec<(usize, usize)> = Vec::new(); // (device, line group)
@@ -702,6 +702,5 @@ fn pifs(
     f.e.run();
     // Completion of every bag: the last group each one reaches.
     let latency = f.e.completions.iter().map(|&(_, t)| t).fold(0.0, f64::max);
-    let _ = groups;
     Ok(f.result(c, latency, out.pooled, Some(out.stats.cycles)))
 }
