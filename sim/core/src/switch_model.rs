@@ -253,7 +253,12 @@ impl ModelSwitch {
         let mut c = self.now;
         while c < until {
             if !self.ports.iter().any(PortModel::busy) {
-                match self.host.iter().filter_map(|q| q.front().map(|f| f.0)).min() {
+                match self
+                    .host
+                    .iter()
+                    .filter_map(|q| q.front().map(|f| f.0))
+                    .min()
+                {
                     Some(nb) if nb < until => c = c.max(nb),
                     _ => break,
                 }
@@ -351,7 +356,11 @@ impl SwitchModel for ModelSwitch {
     fn push_cmds(&mut self, cmds: &[(u64, SwitchCmd)]) {
         let now = self.now;
         for (t, c) in cmds {
-            let lane = if (c.port as usize) < self.cfg.ports { c.port as usize } else { 0 };
+            let lane = if (c.port as usize) < self.cfg.ports {
+                c.port as usize
+            } else {
+                0
+            };
             self.host[lane].push_back(((*t).max(now), c.encode()));
         }
     }
