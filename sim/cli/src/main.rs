@@ -308,8 +308,13 @@ fn write_atomically(
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".partial");
     let tmp = PathBuf::from(tmp);
-    f(&tmp).with_context(|| format!("{}: cannot write", path.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))
+    let res = f(&tmp)
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(anyhow::Error::from))
+        .with_context(|| format!("{}: cannot write", path.display()));
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
 }
 
 fn decode(a: DecodeArgs) -> Result<(), Failure> {

@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::workload::parse_selection;
+use crate::write_atomically;
 use anyhow::{anyhow, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use pifs_dlrm::{IndexDist, StackProfile, TableStats, TraceStats};
@@ -78,23 +80,6 @@ pub fn run_trace(cmd: TraceCmd) -> anyhow::Result<()> {
     }
 }
 
-/// Writes through `<path>.partial` and renames, so a failed run leaves no output file.
-fn write_atomically(
-    path: &Path,
-    f: impl FnOnce(&Path) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".partial");
-    let tmp = PathBuf::from(tmp);
-    let res = f(&tmp).and_then(|()| {
-        std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))
-    });
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res
-}
-
 fn gen(a: GenArgs) -> anyhow::Result<()> {
     let p = pifs_dlrm::preset(&a.model)
         .ok_or_else(|| anyhow!("--model {}: unknown (rm1, rm2, rm3)", a.model))?;
@@ -147,18 +132,7 @@ fn stats(a: StatsArgs) -> anyhow::Result<()> {
     if a.num_tables == Some(0) {
         return Err(anyhow!("--num-tables 0: must be at least 1"));
     }
-    let tables = a
-        .tables
-        .as_deref()
-        .map(pifs_dlrm::parse_index_list)
-        .transpose()
-        .map_err(|e| anyhow!("--tables {e}"))?;
-    let samples = a
-        .samples
-        .as_deref()
-        .map(pifs_dlrm::parse_range)
-        .transpose()
-        .map_err(|e| anyhow!("--samples {e}"))?;
+    let (tables, samples) = parse_selection(a.tables.as_deref(), a.samples.as_deref())?;
     let trace =
         pifs_dlrm::read_trace_npz_subset(&a.file, a.num_tables, tables.as_deref(), samples.clone())
             .map_err(|e| anyhow!("{e}"))?;

@@ -61,24 +61,29 @@ pub struct WorkloadArgs {
     pub seed: u64,
 }
 
+/// Selected tables (in order) and sample range of a trace file; `None` = all.
+pub type Selection = (Option<Vec<usize>>, Option<std::ops::Range<usize>>);
+
+/// `--tables 0-7` and `--samples 0-63`.
+pub fn parse_selection(tables: Option<&str>, samples: Option<&str>) -> anyhow::Result<Selection> {
+    let tables = tables
+        .map(pifs_dlrm::parse_index_list)
+        .transpose()
+        .map_err(|e| anyhow!("--tables {e}"))?;
+    let samples = samples
+        .map(pifs_dlrm::parse_range)
+        .transpose()
+        .map_err(|e| anyhow!("--samples {e}"))?;
+    Ok((tables, samples))
+}
+
 pub fn load_workload(a: &WorkloadArgs) -> anyhow::Result<(Trace, Weights, String)> {
     let weights = match &a.weights {
         Some(p) => Some(pifs_dlrm::read_weights_npz(p, a.dim).map_err(|e| anyhow!("{e}"))?),
         None => None,
     };
     if let Some(tp) = &a.trace {
-        let tables = a
-            .tables
-            .as_deref()
-            .map(pifs_dlrm::parse_index_list)
-            .transpose()
-            .map_err(|e| anyhow!("--tables {e}"))?;
-        let samples = a
-            .samples
-            .as_deref()
-            .map(pifs_dlrm::parse_range)
-            .transpose()
-            .map_err(|e| anyhow!("--samples {e}"))?;
+        let (tables, samples) = parse_selection(a.tables.as_deref(), a.samples.as_deref())?;
         let trace = pifs_dlrm::read_trace_npz_subset(tp, a.num_tables, tables.as_deref(), samples)
             .map_err(|e| anyhow!("{e}"))?;
         let src = tp.display().to_string();
