@@ -7,41 +7,10 @@ use pifs_cxl::{Flit, Message, S2mDrs, S2mPacker};
 use pifs_dlrm::{Table, Trace};
 use pifs_rng::Rng;
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-fn pifs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pifs"))
-        .args(args)
-        .output()
-        .expect("run pifs")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("pifs-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Exit 2, exactly one error line mentioning every `needles`, no panic.
-fn assert_bad_input(o: &Output, needles: &[&str]) {
-    let err = stderr(o);
-    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
-    assert!(!err.contains("panicked"), "panic: {err}");
-    let lines: Vec<&str> = err.lines().filter(|l| l.contains("error")).collect();
-    assert_eq!(lines.len(), 1, "want one error line, got: {err}");
-    for n in needles {
-        assert!(
-            lines[0].contains(n),
-            "error line {:?} lacks {n:?}",
-            lines[0]
-        );
-    }
-}
+mod common;
+use common::{assert_bad_input, pifs, stderr, tmp};
 
 fn read_npy_f32(p: &Path) -> (Vec<usize>, Vec<f32>) {
     pifs_dlrm::read_npy_f32(p).unwrap()

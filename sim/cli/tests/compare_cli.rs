@@ -2,36 +2,8 @@
 //! issue names, the charts, the sweep's per-point commands reproducing its rows, and bad
 //! configuration input (one line, exit 2).
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn pifs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pifs"))
-        .args(args)
-        .output()
-        .expect("run pifs")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("pifs-compare-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
-}
-
-fn assert_bad_input(o: &Output, needles: &[&str]) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
-    assert!(!err.contains("panicked"), "panic: {err}");
-    let lines: Vec<&str> = err.lines().filter(|l| l.contains("error")).collect();
-    assert_eq!(lines.len(), 1, "want one error line, got: {err}");
-    for n in needles {
-        assert!(
-            lines[0].contains(n),
-            "error line {:?} lacks {n:?}",
-            lines[0]
-        );
-    }
-}
+mod common;
+use common::{assert_bad_input, pifs, tmp};
 
 #[test]
 fn compare_reports_every_system_with_the_documented_keys() {

@@ -4,48 +4,12 @@
 
 use pifs_dlrm::{IndexDist, StackProfile, Trace};
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::process::{Command, Output};
 
-fn pifs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pifs"))
-        .args(args)
-        .output()
-        .expect("run pifs")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("pifs-trace-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
-}
+mod common;
+use common::{assert_bad_input, pifs, stderr, stdout, tmp};
 
 fn s(p: &std::path::Path) -> &str {
     p.to_str().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Exit 2, exactly one error line mentioning every needle, no panic.
-fn assert_bad_input(o: &Output, needles: &[&str]) {
-    let err = stderr(o);
-    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
-    assert!(!err.contains("panicked"), "panic: {err}");
-    let lines: Vec<&str> = err.lines().filter(|l| l.contains("error")).collect();
-    assert_eq!(lines.len(), 1, "want one error line, got: {err}");
-    for n in needles {
-        assert!(
-            lines[0].contains(n),
-            "error line {:?} lacks {n:?}",
-            lines[0]
-        );
-    }
 }
 
 fn json(p: &std::path::Path) -> serde_json::Value {
