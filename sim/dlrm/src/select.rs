@@ -228,8 +228,10 @@ pub fn read_trace_npz_subset(
         }
     };
     check_table_selection(&file, table_sel, t)?;
+    // An explicit selection must select something; the whole of an empty batch is fine.
+    let explicit = sample_sel.is_some();
     let samples = sample_sel.unwrap_or(0..b);
-    if samples.is_empty() {
+    if explicit && samples.is_empty() {
         return Err(DlrmError::invalid(
             &file,
             "sample selection",

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::error::DlrmError;
-use crate::npy::{shape_str, Dtype, Expect, Npz, NpzWriter};
+use crate::npy::{shape_str, Dtype, NpzWriter};
 
 pub(crate) const INT_WORDS: &str = "int64 (<i8) or int32 (<i4)";
 pub(crate) const INT_TYPES: &[Dtype] = &[Dtype::I64, Dtype::I32];
@@ -192,73 +192,8 @@ pub(crate) fn check_offsets(
 /// Without `lengths`, T is `tables` (default 1) and B = (len(offsets) - 1) / T, which must divide
 /// exactly. With both, they must agree.
 pub fn read_trace_npz(path: &Path, tables: Option<usize>) -> Result<Trace, DlrmError> {
-    let mut npz = Npz::open(path)?;
-    let file = npz.file().to_string();
-    if npz.has("per_sample_weights") {
-        return Err(DlrmError::Unsupported {
-            file,
-            field: "per_sample_weights".to_string(),
-            problem: "present, but weighted pooling is not supported yet".to_string(),
-        });
-    }
-    if tables == Some(0) {
-        return Err(DlrmError::invalid(&file, "tables", "must be at least 1"));
-    }
-    let ints_1d = Expect {
-        dtypes: INT_TYPES,
-        dtype_words: INT_WORDS,
-        ndims: &[1],
-    };
-    let offsets = npz
-        .read("offsets", &ints_1d)?
-        .data
-        .into_i64()
-        .expect("integer dtype checked");
-    let lengths = if npz.has("lengths") {
-        let ints_2d = Expect {
-            dtypes: INT_TYPES,
-            dtype_words: INT_WORDS,
-            ndims: &[2],
-        };
-        let a = npz.read("lengths", &ints_2d)?;
-        Some((a.shape, a.data.into_i64().expect("integer dtype checked")))
-    } else {
-        None
-    };
-    let indices = npz
-        .read("indices", &ints_1d)?
-        .data
-        .into_i64()
-        .expect("integer dtype checked");
-    if offsets.is_empty() {
-        return Err(DlrmError::invalid(
-            &file,
-            "offsets",
-            "empty, expected at least one element (0)",
-        ));
-    }
-    let (t, b) = trace_shape(
-        &file,
-        offsets.len(),
-        lengths.as_ref().map(|(shape, _)| shape.as_slice()),
-        tables,
-    )?;
-    let trace = Trace {
-        tables: t,
-        batch: b,
-        indices,
-        offsets,
-    };
-    check_offsets(&trace.offsets, trace.indices.len(), &file)?;
-    if let Some((_, lens)) = lengths {
-        for (i, (&want, got)) in lens.iter().zip(trace.lengths()).enumerate() {
-            if want != got {
-                return Err(lengths_mismatch(&file, i, b, want, &trace.offsets));
-            }
-        }
-    }
-    trace.validate(&file)?;
-    Ok(trace)
+    // The whole trace is the subset with every table and every sample.
+    crate::select::read_trace_npz_subset(path, tables, None, None)
 }
 
 /// T and B of a trace whose `offsets` has `offsets_len` (>= 1) elements: from the `lengths` shape
