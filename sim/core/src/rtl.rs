@@ -41,25 +41,12 @@ impl PortAccumulator for RtlPort {
     }
 
     fn push_cmds(&mut self, cmds: &[(u64, Command)]) {
-        let v: Vec<CmdIn> = cmds
-            .iter()
-            .map(|(t, c)| CmdIn {
-                word: c.encode(),
-                not_before: *t,
-            })
-            .collect();
-        self.sim.push_cmds(&v);
+        self.sim
+            .push_cmds(&cmds_in(cmds.iter().map(|(t, c)| (*t, c.encode()))));
     }
 
     fn push_flits(&mut self, flits: &[(u64, Flit)]) {
-        let v: Vec<FlitIn> = flits
-            .iter()
-            .map(|(t, f)| FlitIn {
-                words: f.to_words(),
-                not_before: *t,
-            })
-            .collect();
-        self.sim.push_flits(&v);
+        self.sim.push_flits(&flits_in(flits));
     }
 
     fn set_res_ready_percent(&mut self, percent: u32) {
@@ -116,7 +103,18 @@ impl PortAccumulator for RtlPort {
     }
 
     fn counters(&self) -> PortCounters {
-        let c = self.sim.counters();
+        self.sim.counters().into()
+    }
+
+    fn finish(&mut self) {
+        self.sim.finish();
+    }
+}
+
+/// The counters a Verilated port reports (the port harness's and the switch harness's per-port
+/// counters alike), without the assertion count the harness keeps for itself.
+impl From<pifs_rtl::Counters> for PortCounters {
+    fn from(c: pifs_rtl::Counters) -> Self {
         PortCounters {
             cycles: c.cycles,
             flits: c.flits,
@@ -130,8 +128,24 @@ impl PortAccumulator for RtlPort {
             lines: c.lines,
         }
     }
+}
 
-    fn finish(&mut self) {
-        self.sim.finish();
-    }
+/// Flits for a Verilated harness's input queue, each offered from its cycle.
+pub(crate) fn flits_in(flits: &[(u64, Flit)]) -> Vec<FlitIn> {
+    flits
+        .iter()
+        .map(|(t, f)| FlitIn {
+            words: f.to_words(),
+            not_before: *t,
+        })
+        .collect()
+}
+
+/// Command words (cycle, word) for a Verilated harness's command queue.
+pub(crate) fn cmds_in(cmds: impl Iterator<Item = (u64, u64)>) -> Vec<CmdIn> {
+    cmds.map(|(t, word)| CmdIn {
+        word,
+        not_before: t,
+    })
+    .collect()
 }

@@ -2,9 +2,10 @@
 
 use crate::params::{MAX_ROW_LINES, NUM_BAGS, NUM_TAGS};
 use crate::port::{PortCounters, SimError};
+use crate::rtl::{cmds_in, flits_in};
 use crate::switch::{MemReq, SwitchCmd, SwitchConfig, SwitchCounters, SwitchModel, UpLine};
 use pifs_cxl::Flit;
-use pifs_rtl::{CmdIn, FlitIn, SwitchSim};
+use pifs_rtl::SwitchSim;
 use std::path::Path;
 
 /// The RTL backend: one Verilated `pifs_switch_top` with the parameters of
@@ -92,27 +93,14 @@ impl SwitchModel for RtlSwitch {
     }
 
     fn push_cmds(&mut self, cmds: &[(u64, SwitchCmd)]) {
-        let v: Vec<CmdIn> = cmds
-            .iter()
-            .map(|(t, c)| CmdIn {
-                word: c.encode(),
-                not_before: *t,
-            })
-            .collect();
-        self.sim.push_cmds(&v);
+        self.sim
+            .push_cmds(&cmds_in(cmds.iter().map(|(t, c)| (*t, c.encode()))));
     }
 
     fn push_flits(&mut self, port: usize, flits: &[(u64, Flit)]) {
         self.check_port(port);
-        let v: Vec<FlitIn> = flits
-            .iter()
-            .map(|(t, f)| FlitIn {
-                words: f.to_words(),
-                not_before: *t,
-            })
-            .collect();
         self.sim
-            .push_flits(port as u32, &v)
+            .push_flits(port as u32, &flits_in(flits))
             .expect("port checked above");
     }
 
@@ -159,22 +147,10 @@ impl SwitchModel for RtlSwitch {
 
     fn counters(&self, port: usize) -> PortCounters {
         self.check_port(port);
-        let c = self
-            .sim
+        self.sim
             .port_counters(port as u32)
-            .expect("port checked above");
-        PortCounters {
-            cycles: c.cycles,
-            flits: c.flits,
-            crc_errors: c.crc_errors,
-            proto_errors: c.proto_errors,
-            ndr: c.ndr,
-            cmd_errors: c.cmd_errors,
-            tag_errors: c.tag_errors,
-            flit_stall_cycles: c.flit_stall_cycles,
-            res_stall_cycles: c.res_stall_cycles,
-            lines: c.lines,
-        }
+            .expect("port checked above")
+            .into()
     }
 
     fn switch_counters(&self) -> SwitchCounters {
