@@ -7,7 +7,7 @@ use crate::compare_cmd::SysArgs;
 use crate::workload::{DistArg, WorkloadArgs};
 use crate::{bad_input, check_failed, write_atomically, BackendArg, Failure};
 use anyhow::anyhow;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use pifs_systems::config::{SysConfig, PARAMS};
 use pifs_systems::plot;
 use std::path::{Path, PathBuf};
@@ -38,7 +38,11 @@ pub struct SweepArgs {
     /// A swept parameter and its values, e.g. --vary ports=2,4,8,16 (repeatable; the grid is
     /// every combination). Keys: ports, devices, pooling, dim, batch, alpha, or any key of
     /// `pifs params`.
-    #[arg(long = "vary", value_name = "KEY=V1,V2,...", required = true)]
+    #[arg(
+        long = "vary",
+        value_name = "KEY=V1,V2,...",
+        required_unless_present = "merge"
+    )]
     pub vary: Vec<String>,
     /// Batches per point.
     #[arg(long, default_value_t = 2)]
@@ -50,8 +54,42 @@ pub struct SweepArgs {
     #[arg(long)]
     pub jobs: Option<usize>,
     /// Output folder: sweep.csv, sweep.json, points/NNNN.json, speedup_<key>.svg.
+    #[arg(long, required_unless_present = "merge")]
+    pub out: Option<PathBuf>,
+    /// Do not run the points; write a cluster job instead (slurm: DIR/sweep.slurm, a job
+    /// array of one task per point, DIR/merge.slurm and DIR/submit.sh; see docs/cluster.md).
+    #[arg(long, value_enum)]
+    pub emit: Option<EmitArg>,
+    /// Merge the points a job array wrote into DIR (points/NNNN.json) into sweep.csv,
+    /// sweep.json and the charts, as a local sweep does. Exit 2 if a point is missing.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["vary", "out", "emit"])]
+    pub merge: Option<PathBuf>,
+    /// Slurm: job name (#SBATCH --job-name; the merge job gets "-merge" appended)
+    /// [default: pifs-sweep].
     #[arg(long)]
-    pub out: PathBuf,
+    pub slurm_job_name: Option<String>,
+    /// Slurm: time limit of one task (#SBATCH --time, e.g. 30, 2:00:00, 1-00:00:00)
+    /// [default: 01:00:00].
+    #[arg(long)]
+    pub slurm_time: Option<String>,
+    /// Slurm: memory of one task (#SBATCH --mem, e.g. 500M, 4G) [default: 2G].
+    #[arg(long)]
+    pub slurm_mem: Option<String>,
+    /// Slurm: at most this many tasks running at once (the %N of #SBATCH --array).
+    #[arg(long)]
+    pub slurm_max_parallel: Option<usize>,
+    /// Slurm: partition (#SBATCH --partition); the cluster's default if absent.
+    #[arg(long)]
+    pub slurm_partition: Option<String>,
+    /// Slurm: account (#SBATCH --account); the user's default if absent.
+    #[arg(long)]
+    pub slurm_account: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum EmitArg {
+    /// A Slurm job array (sbatch), one task per point, and a merge job.
+    Slurm,
 }
 
 struct Axis {
@@ -85,6 +123,14 @@ fn parse_axis(s: &str) -> anyhow::Result<Axis> {
     Ok(Axis { key, values })
 }
 
+/// A path as an absolute path (the commands run on cluster nodes, from any folder).
+fn abs(p: &Path) -> String {
+    std::path::absolute(p)
+        .unwrap_or_else(|_| p.to_path_buf())
+        .display()
+        .to_string()
+}
+
 /// The `pifs compare` arguments of one point (without the program name).
 fn point_args(a: &SweepArgs, point: &[(String, String)], json: &Path) -> Vec<String> {
     let w = &a.w;
@@ -95,7 +141,7 @@ fn point_args(a: &SweepArgs, point: &[(String, String)], json: &Path) -> Vec<Str
         v.push(x);
     };
     if let Some(t) = &w.trace {
-        push("trace", t.display().to_string());
+        push("trace", abs(t));
     }
     if let Some(m) = &w.model {
         push("model", m.clone());
@@ -105,14 +151,8 @@ fn point_args(a: &SweepArgs, point: &[(String, String)], json: &Path) -> Vec<Str
         ("tables", w.tables.clone()),
         ("samples", w.samples.clone()),
         ("rows", w.rows.map(|x| x.to_string())),
-        (
-            "weights",
-            w.weights.as_ref().map(|p| p.display().to_string()),
-        ),
-        (
-            "profile",
-            w.profile.as_ref().map(|p| p.display().to_string()),
-        ),
+        ("weights", w.weights.as_deref().map(abs)),
+        ("profile", w.profile.as_deref().map(abs)),
     ] {
         if let Some(x) = x {
             push(k, x);
@@ -139,7 +179,7 @@ fn point_args(a: &SweepArgs, point: &[(String, String)], json: &Path) -> Vec<Str
     push("alpha", alpha.unwrap_or(w.alpha.to_string()));
     push("seed", w.seed.to_string());
     if let Some(c) = &a.sys.config {
-        push("config", c.display().to_string());
+        push("config", abs(c));
     }
     if let Some(p) = &a.sys.preset {
         push("preset", p.clone());
@@ -172,6 +212,9 @@ fn shell_quote(s: &str) -> String {
 
 pub fn run_sweep(a: SweepArgs) -> Result<(), Failure> {
     let started = Instant::now();
+    if let Some(dir) = &a.merge {
+        return merge_dir(dir, started);
+    }
     // Validate everything up front: the axes, the configuration with every --set.
     let axes: Vec<Axis> = a
         .vary
@@ -198,44 +241,46 @@ pub fn run_sweep(a: SweepArgs) -> Result<(), Failure> {
             "--vary pooling/batch/alpha needs --model (a trace file fixes them)"
         )));
     }
-    // The grid: every combination, the first axis varying slowest.
-    let mut points: Vec<Vec<(String, String)>> = vec![Vec::new()];
-    for ax in &axes {
-        points = points
-            .into_iter()
-            .flat_map(|p| {
-                ax.values.iter().map(move |x| {
-                    let mut q = p.clone();
-                    q.push((ax.key.clone(), x.clone()));
-                    q
-                })
-            })
-            .collect();
-    }
+    let points = grid(&axes);
     if points.len() > 10_000 {
         return Err(bad_input(anyhow!("{} points: at most 10000", points.len())));
     }
-    let dir = a.out.join("points");
+    // Absolute, so that the commands run from any folder (a cluster task starts elsewhere).
+    let out = a
+        .out
+        .as_deref()
+        .expect("clap: --out is required without --merge");
+    let out = std::path::absolute(out).map_err(|e| bad_input(anyhow!("{}: {e}", out.display())))?;
+    let slurm = match a.emit {
+        Some(EmitArg::Slurm) => Some(SlurmOpts::new(&a, &out).map_err(bad_input)?),
+        None => {
+            let given = [
+                ("job-name", a.slurm_job_name.is_some()),
+                ("time", a.slurm_time.is_some()),
+                ("mem", a.slurm_mem.is_some()),
+                ("max-parallel", a.slurm_max_parallel.is_some()),
+                ("partition", a.slurm_partition.is_some()),
+                ("account", a.slurm_account.is_some()),
+            ];
+            if let Some((k, _)) = given.iter().find(|(_, g)| *g) {
+                return Err(bad_input(anyhow!("--slurm-{k} needs --emit slurm")));
+            }
+            None
+        }
+    };
+    let dir = out.join("points");
     std::fs::create_dir_all(&dir)
         .map_err(|e| bad_input(anyhow!("{}: cannot create: {e}", dir.display())))?;
     let exe = std::env::current_exe().map_err(|e| bad_input(anyhow!("cannot find pifs: {e}")))?;
-    let jobs = a
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .clamp(1, 256);
-    let cmds: Vec<(PathBuf, Vec<String>)> = points
+    let cmds: Vec<Vec<String>> = points
         .iter()
         .enumerate()
-        .map(|(i, p)| {
-            let json = dir.join(format!("{i:04}.json"));
-            let args = point_args(&a, p, &json);
-            (json, args)
-        })
+        .map(|(i, p)| point_args(&a, p, &dir.join(point_file(i))))
         .collect();
-    // The per-point commands, for replay or a cluster array.
+    // The per-point commands, for replay or a cluster array (task i runs line i + 1).
     let script: String = cmds
         .iter()
-        .map(|(_, args)| {
+        .map(|args| {
             let mut s = String::from("pifs");
             for x in args {
                 s.push(' ');
@@ -244,9 +289,33 @@ pub fn run_sweep(a: SweepArgs) -> Result<(), Failure> {
             s + "\n"
         })
         .collect();
-    std::fs::write(a.out.join("commands.txt"), script)
-        .map_err(|e| bad_input(anyhow!("{}: cannot write: {e}", a.out.display())))?;
+    remove_stale(&out, &script).map_err(bad_input)?;
+    let grid_doc = serde_json::json!({
+        "points": points.len(),
+        "axes": axes
+            .iter()
+            .map(|x| serde_json::json!({"key": x.key, "values": x.values}))
+            .collect::<Vec<_>>(),
+    });
+    let write = |name: &str, text: &str| {
+        write_atomically(&out.join(name), |tmp| {
+            std::fs::write(tmp, text).map_err(|e| anyhow!("{e}"))
+        })
+        .map_err(bad_input)
+    };
+    write("commands.txt", &script)?;
+    write(
+        "grid.json",
+        &serde_json::to_string_pretty(&grid_doc).unwrap(),
+    )?;
+    if let Some(s) = slurm {
+        return emit_slurm(&s, &out, points.len(), &exe).map_err(bad_input);
+    }
 
+    let jobs = a
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, 256);
     eprintln!(
         "pifs sweep: {} point(s) x 4 systems, {jobs} at a time, backend {}, seed {}",
         points.len(),
@@ -264,7 +333,7 @@ pub fn run_sweep(a: SweepArgs) -> Result<(), Failure> {
                 if i >= total {
                     break;
                 }
-                let out = Command::new(&exe).args(&cmds[i].1).output();
+                let out = Command::new(&exe).args(&cmds[i]).output();
                 let ok = matches!(&out, Ok(o) if o.status.success());
                 if !ok {
                     let why = match &out {
@@ -295,15 +364,321 @@ pub fn run_sweep(a: SweepArgs) -> Result<(), Failure> {
         return Err(check_failed(anyhow!(
             "{} of {total} points failed; first: {f} (commands in {}/commands.txt)",
             failures.len(),
-            a.out.display()
+            out.display()
         )));
     }
-    let rows = merge(&a.out, &axes, points.len()).map_err(bad_input)?;
-    print!("{}", summary(&axes, &rows));
+    finish(&out, &axes, points.len(), started)
+}
+
+/// Every combination of the axes' values, the first axis varying slowest.
+fn grid(axes: &[Axis]) -> Vec<Vec<(String, String)>> {
+    let mut points: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    for ax in axes {
+        points = points
+            .into_iter()
+            .flat_map(|p| {
+                ax.values.iter().map(move |x| {
+                    let mut q = p.clone();
+                    q.push((ax.key.clone(), x.clone()));
+                    q
+                })
+            })
+            .collect();
+    }
+    points
+}
+
+fn point_file(i: usize) -> String {
+    format!("{i:04}.json")
+}
+
+/// Merge, print the table and where the files went.
+fn finish(out: &Path, axes: &[Axis], n: usize, started: Instant) -> Result<(), Failure> {
+    let rows = merge(out, axes, n)?;
+    print!("{}", summary(axes, &rows));
     println!(
         "wrote {}/sweep.csv, sweep.json, speedup_*.svg; wall {:.1} s",
-        a.out.display(),
+        out.display(),
         started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `pifs sweep --merge DIR`: the grid from DIR/grid.json, the points from DIR/points.
+fn merge_dir(dir: &Path, started: Instant) -> Result<(), Failure> {
+    let path = dir.join("grid.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        bad_input(anyhow!(
+            "{}: cannot read ({e}); it is written by pifs sweep --out {}",
+            path.display(),
+            dir.display()
+        ))
+    })?;
+    let parse = || -> Option<(Vec<Axis>, usize)> {
+        let doc: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let n = usize::try_from(doc.get("points")?.as_u64()?).ok()?;
+        let axes = doc
+            .get("axes")?
+            .as_array()?
+            .iter()
+            .map(|x| {
+                Some(Axis {
+                    key: x.get("key")?.as_str()?.to_string(),
+                    values: x
+                        .get("values")?
+                        .as_array()?
+                        .iter()
+                        .map(|v| v.as_str().map(String::from))
+                        .collect::<Option<_>>()?,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some((axes, n))
+    };
+    let (axes, n) = parse()
+        .filter(|(axes, n)| grid(axes).len() == *n)
+        .ok_or_else(|| bad_input(anyhow!("{}: not a pifs sweep grid", path.display())))?;
+    finish(dir, &axes, n, started)
+}
+
+/// A new grid's commands differ from the folder's: remove the old points and merged results,
+/// so that a merge cannot take a point of the earlier sweep for one of this one.
+fn remove_stale(out: &Path, script: &str) -> anyhow::Result<()> {
+    match std::fs::read_to_string(out.join("commands.txt")) {
+        Ok(old) if old == script => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        _ => {}
+    }
+    let mut stale: Vec<PathBuf> = ["sweep.csv", "sweep.json", "grid.json"]
+        .iter()
+        .map(|n| out.join(n))
+        .collect();
+    let listed = |d: &Path, keep: &dyn Fn(&str) -> bool| -> Vec<PathBuf> {
+        std::fs::read_dir(d)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| keep(&e.file_name().to_string_lossy()))
+            .map(|e| e.path())
+            .collect()
+    };
+    stale.extend(listed(out, &|n| {
+        n.starts_with("speedup_") && n.ends_with(".svg")
+    }));
+    stale.extend(listed(&out.join("points"), &|n| {
+        n.strip_suffix(".json")
+            .is_some_and(|d| d.len() >= 4 && d.bytes().all(|b| b.is_ascii_digit()))
+    }));
+    for p in stale {
+        match std::fs::remove_file(&p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(anyhow!(
+                    "{}: cannot remove a stale result: {e}",
+                    p.display()
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The `#SBATCH` settings of an emitted job, checked.
+struct SlurmOpts {
+    job_name: String,
+    time: String,
+    mem: String,
+    max_parallel: Option<usize>,
+    partition: Option<String>,
+    account: Option<String>,
+}
+
+impl SlurmOpts {
+    fn new(a: &SweepArgs, out: &Path) -> anyhow::Result<SlurmOpts> {
+        let check = |flag: &str, v: &str, ok: &dyn Fn(char) -> bool| {
+            if v.is_empty() || !v.chars().all(ok) {
+                Err(anyhow!("--{flag} {v:?}: not a valid Slurm value"))
+            } else {
+                Ok(v.to_string())
+            }
+        };
+        let name = |c: char| c.is_ascii_alphanumeric() || "-_.".contains(c);
+        let list = |c: char| c.is_ascii_alphanumeric() || "-_.,".contains(c);
+        let mem_arg = a.slurm_mem.as_deref().unwrap_or("2G");
+        let mem = mem_arg.trim_end_matches(['K', 'M', 'G', 'T', 'k', 'm', 'g', 't']);
+        check("slurm-mem", mem, &|c| c.is_ascii_digit())
+            .map_err(|_| anyhow!("--slurm-mem {mem_arg}: expected e.g. 2G or 500M"))?;
+        if a.slurm_max_parallel == Some(0) {
+            return Err(anyhow!("--slurm-max-parallel 0: at least 1"));
+        }
+        // The log paths go into #SBATCH lines, which sbatch does not unquote; % is a pattern.
+        let o = out.display().to_string();
+        if let Some(c) = o
+            .chars()
+            .find(|c| c.is_whitespace() || c.is_control() || "%\"'\\$`".contains(*c))
+        {
+            return Err(anyhow!(
+                "--out {o}: the character {c:?} cannot go into an #SBATCH line; choose another folder"
+            ));
+        }
+        Ok(SlurmOpts {
+            job_name: check(
+                "slurm-job-name",
+                a.slurm_job_name.as_deref().unwrap_or("pifs-sweep"),
+                &name,
+            )?,
+            time: check(
+                "slurm-time",
+                a.slurm_time.as_deref().unwrap_or("01:00:00"),
+                &|c| c.is_ascii_digit() || ":-".contains(c),
+            )?,
+            mem: mem_arg.to_string(),
+            max_parallel: a.slurm_max_parallel,
+            partition: a
+                .slurm_partition
+                .as_deref()
+                .map(|v| check("slurm-partition", v, &list))
+                .transpose()?,
+            account: a
+                .slurm_account
+                .as_deref()
+                .map(|v| check("slurm-account", v, &name))
+                .transpose()?,
+        })
+    }
+
+    /// The #SBATCH lines both jobs share.
+    fn common(&self) -> String {
+        let mut s = String::new();
+        for (k, v) in [("partition", &self.partition), ("account", &self.account)] {
+            if let Some(v) = v {
+                s += &format!("#SBATCH --{k}={v}\n");
+            }
+        }
+        s
+    }
+}
+
+/// Write DIR/sweep.slurm (the array: task i runs line i + 1 of commands.txt), DIR/merge.slurm
+/// (`pifs sweep --merge DIR`) and DIR/submit.sh (the array, then the merge with afterok).
+fn emit_slurm(s: &SlurmOpts, out: &Path, n: usize, exe: &Path) -> anyhow::Result<()> {
+    let logs = out.join("logs");
+    std::fs::create_dir_all(&logs)
+        .map_err(|e| anyhow!("{}: cannot create: {e}", logs.display()))?;
+    let d = out.display().to_string();
+    let qd = shell_quote(&d);
+    let qexe = shell_quote(&exe.display().to_string());
+    let last = n - 1;
+    let limit = s.max_parallel.map_or(String::new(), |m| format!("%{m}"));
+    let array = format!(
+        r#"#!/bin/bash
+# pifs sweep: {n} point(s), one Slurm array task per point (written by pifs sweep --emit slurm).
+# Task i runs line i+1 of {d}/commands.txt, the command a local pifs sweep runs for
+# point i; it writes {d}/points/NNNN.json (NNNN = i).
+#
+#   submit the array and the merge:  bash {d}/submit.sh [sbatch options for both]
+#   or by hand:                      sbatch {d}/sweep.slurm
+#                                    sbatch --dependency=afterok:<jobid> {d}/merge.slurm
+#   rerun tasks 3 and 7:             sbatch --array=3,7 {d}/sweep.slurm
+#   run task 0 here, without Slurm:  SLURM_ARRAY_TASK_ID=0 bash {d}/sweep.slurm
+#
+# Environment: PIFS_BIN          the pifs binary (default {exe}); set it if the
+#                                nodes see the binary under another path
+#              PIFS_TASK_OFFSET  added to SLURM_ARRAY_TASK_ID (for arrays longer than the
+#                                cluster's MaxArraySize, submitted in pieces)
+# Options given to sbatch (or SBATCH_* variables) override the #SBATCH lines below.
+#SBATCH --job-name={name}
+#SBATCH --array=0-{last}{limit}
+#SBATCH --output={d}/logs/%x_%A_%a.out
+#SBATCH --time={time}
+#SBATCH --cpus-per-task=1
+#SBATCH --mem={mem}
+{common}set -euo pipefail
+dir={qd}
+pifs_bin="${{PIFS_BIN:-{qexe}}}"
+points={n}
+id="${{SLURM_ARRAY_TASK_ID:?not set: submit with sbatch, or set it to a point, 0..{last}}}"
+offset="${{PIFS_TASK_OFFSET:-0}}"
+for v in "$id" "$offset"; do
+  case "$v" in
+    '' | *[!0-9]*) echo "pifs sweep task: SLURM_ARRAY_TASK_ID=$id and PIFS_TASK_OFFSET=$offset must be numbers" >&2; exit 2 ;;
+  esac
+done
+task=$((10#$id + 10#$offset))
+if [ "$task" -ge "$points" ]; then
+  echo "pifs sweep task $task: no such point (0..{last})" >&2
+  exit 2
+fi
+line=$(sed -n "$((task + 1))p" "$dir/commands.txt")
+eval "set -- $line"
+if [ "${{1:-}}" != pifs ]; then
+  echo "pifs sweep task $task: line $((task + 1)) of $dir/commands.txt is not a pifs command" >&2
+  exit 2
+fi
+shift
+echo "pifs sweep task $task of $points on ${{HOSTNAME:-?}}: $line" >&2
+exec "$pifs_bin" "$@"
+"#,
+        exe = exe.display(),
+        name = s.job_name,
+        time = s.time,
+        mem = s.mem,
+        common = s.common(),
+    );
+    let merge = format!(
+        r#"#!/bin/bash
+# pifs sweep: merge {d}/points/NNNN.json into sweep.csv, sweep.json and speedup_<key>.svg
+# (pifs sweep --merge). Submit it after the array: sbatch --dependency=afterok:<jobid> {d}/merge.slurm
+# or run it here: bash {d}/merge.slurm. It fails (exit 2) naming the missing points if a task
+# did not finish. Environment: PIFS_BIN, the pifs binary (default {exe}).
+#SBATCH --job-name={name}-merge
+#SBATCH --output={d}/logs/%x_%j.out
+#SBATCH --time=00:15:00
+#SBATCH --cpus-per-task=1
+#SBATCH --mem={mem}
+{common}set -euo pipefail
+exec "${{PIFS_BIN:-{qexe}}}" sweep --merge {qd}
+"#,
+        exe = exe.display(),
+        name = s.job_name,
+        mem = s.mem,
+        common = s.common(),
+    );
+    let submit = format!(
+        r#"#!/bin/bash
+# Submit {d}/sweep.slurm ({n} tasks), then {d}/merge.slurm to start once every task
+# succeeded (--dependency=afterok). Arguments go to both sbatch calls, e.g. --qos=short.
+set -euo pipefail
+dir={qd}
+array=$(sbatch --parsable "$@" "$dir/sweep.slurm")
+array=${{array%%;*}}
+merge=$(sbatch --parsable --dependency="afterok:$array" "$@" "$dir/merge.slurm")
+merge=${{merge%%;*}}
+echo "array job $array: {n} task(s), logs in $dir/logs/"
+echo "merge job $merge: starts when every task succeeded; writes $dir/sweep.csv, sweep.json, speedup_*.svg"
+echo "a failed task leaves the merge job pending for ever: scancel $merge, rerun the task, then merge (docs/cluster.md)"
+"#
+    );
+    for (file, text) in [
+        ("sweep.slurm", array),
+        ("merge.slurm", merge),
+        ("submit.sh", submit),
+    ] {
+        let path = out.join(file);
+        write_atomically(&path, |tmp| {
+            std::fs::write(tmp, &text)?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(0o755))?;
+            }
+            Ok(())
+        })?;
+    }
+    println!(
+        "wrote {d}/commands.txt, sweep.slurm ({n} array task(s)), merge.slurm, submit.sh\n\
+         submit: bash {d}/submit.sh   (or sbatch {d}/sweep.slurm, then \
+         sbatch --dependency=afterok:<jobid> {d}/merge.slurm)"
     );
     Ok(())
 }
@@ -324,27 +699,42 @@ const COLUMNS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Read every point's JSON and write sweep.csv, sweep.json and the charts. The same function
-/// merges the results of a cluster array (each task wrote points/NNNN.json).
-fn merge(out: &Path, axes: &[Axis], n: usize) -> anyhow::Result<Vec<Row>> {
-    let mut grid: Vec<Vec<String>> = vec![Vec::new()];
-    for ax in axes {
-        grid = grid
-            .into_iter()
-            .flat_map(|p| {
-                ax.values
-                    .iter()
-                    .map(move |x| [p.clone(), vec![x.clone()]].concat())
-            })
-            .collect();
+/// Read every point's JSON and write sweep.csv, sweep.json and the charts: after a local run,
+/// and for `pifs sweep --merge` after a cluster array (each task wrote points/NNNN.json).
+/// Nothing is written unless every point is there (exit 2 naming the missing ones) and every
+/// point's sums are within the bound (exit 1), as a local sweep stops on a failed point.
+fn merge(out: &Path, axes: &[Axis], n: usize) -> Result<Vec<Row>, Failure> {
+    let paths: Vec<PathBuf> = (0..n)
+        .map(|i| out.join("points").join(point_file(i)))
+        .collect();
+    let missing: Vec<usize> = (0..n).filter(|&i| !paths[i].exists()).collect();
+    if !missing.is_empty() {
+        let mut ids: Vec<String> = missing.iter().take(20).map(|i| i.to_string()).collect();
+        if missing.len() > 20 {
+            ids.push("...".into());
+        }
+        let ids = ids.join(",");
+        let rerun = if out.join("sweep.slurm").exists() {
+            format!("sbatch --array={ids} {}/sweep.slurm", out.display())
+        } else {
+            format!("their lines (point + 1) of {}/commands.txt", out.display())
+        };
+        return Err(bad_input(anyhow!(
+            "{}: {} of {n} points missing (no points/NNNN.json for point {ids}); nothing merged; \
+             rerun them ({rerun}), then pifs sweep --merge {}",
+            out.display(),
+            missing.len(),
+            out.display()
+        )));
     }
     let mut rows = Vec::with_capacity(n);
-    for (i, values) in grid.into_iter().enumerate().take(n) {
-        let path = out.join("points").join(format!("{i:04}.json"));
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| anyhow!("{}: cannot read: {e}", path.display()))?;
+    let mut out_of_bound = Vec::new();
+    for ((i, values), path) in grid(axes).into_iter().enumerate().zip(&paths) {
+        let values: Vec<String> = values.into_iter().map(|(_, v)| v).collect();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| bad_input(anyhow!("{}: cannot read: {e}", path.display())))?;
         let doc: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| anyhow!("{}: not JSON: {e}", path.display()))?;
+            .map_err(|e| bad_input(anyhow!("{}: not JSON: {e}", path.display())))?;
         let cols = COLUMNS
             .iter()
             .map(|(name, ptr)| {
@@ -354,8 +744,22 @@ fn merge(out: &Path, axes: &[Axis], n: usize) -> anyhow::Result<Vec<Row>> {
                     .ok_or_else(|| anyhow!("{}: missing {ptr}", path.display()))?;
                 Ok((name.to_string(), v))
             })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+            .collect::<anyhow::Result<Vec<_>>>()
+            .map_err(bad_input)?;
+        let sums_ok = doc["systems"]
+            .as_object()
+            .is_some_and(|m| m.values().all(|s| s["sums_within_bound"] == true));
+        if !sums_ok {
+            out_of_bound.push(i.to_string());
+        }
         rows.push((values, cols));
+    }
+    if !out_of_bound.is_empty() {
+        return Err(check_failed(anyhow!(
+            "{}: point(s) {} have a pooled output outside the float64 bound; nothing merged",
+            out.display(),
+            out_of_bound.join(",")
+        )));
     }
     let mut csv: String = axes
         .iter()
@@ -392,9 +796,10 @@ fn merge(out: &Path, axes: &[Axis], n: usize) -> anyhow::Result<Vec<Row>> {
         write_atomically(&out.join(name), |tmp| {
             std::fs::write(tmp, &text).map_err(|e| anyhow!("{e}"))
         })
+        .map_err(bad_input)
     };
     w("sweep.csv", csv)?;
-    w("sweep.json", serde_json::to_string_pretty(&json)?)?;
+    w("sweep.json", serde_json::to_string_pretty(&json).unwrap())?;
     // Charts: speedup against each axis, the other axes at their first value.
     for (k, ax) in axes.iter().enumerate() {
         let pts: Vec<&Row> = rows
