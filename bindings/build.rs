@@ -110,6 +110,7 @@ fn main() {
     let flags = make_vars(&mdir);
     let mut build = cxx_build::bridge("src/lib.rs");
     build
+        .file("cpp/sim_common.cpp")
         .file("cpp/port_sim.cpp")
         .file("cpp/switch_sim.cpp")
         .include(&mdir)

@@ -124,9 +124,9 @@ impl PortAccumulator for Recorder {
     fn counters(&self) -> PortCounters {
         self.port.counters()
     }
-    fn finish(&mut self) {
+    fn finish(&mut self) -> Result<(), SimError> {
         self.stim.cycles = self.port.now();
-        self.port.finish();
+        self.port.finish()
     }
 }
 
@@ -175,7 +175,7 @@ pub fn replay(stim: &Stimulus, step: u64, seed: u64) -> Result<Replay, SimError>
     }
     let seconds = start.elapsed().as_secs_f64();
     let counters = port.counters();
-    port.finish();
+    port.finish()?;
     Ok(Replay {
         seconds,
         cycles: counters.cycles,

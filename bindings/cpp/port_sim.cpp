@@ -8,12 +8,10 @@
 #include "Vpifs_port_top.h"
 #include "pifs-rtl/src/lib.rs.h"
 #include "verilated.h"
-#include "verilated_fst_c.h"
 
 namespace pifs {
 
 namespace {
-constexpr int kResetCycles = 4;
 
 // xorshift64*: the stall pattern of the result stream, replayable from the seed.
 uint64_t next_rand(uint64_t& s) {
@@ -24,23 +22,11 @@ uint64_t next_rand(uint64_t& s) {
 }
 }  // namespace
 
-PortSim::PortSim(uint64_t seed, rust::Str wave_path) : rng_(seed | 1) {
-  ctx_ = std::make_unique<VerilatedContext>();
-  ctx_->debug(0);
-  ctx_->randReset(0);
-  // A failing SVA assertion counts an error and the run stops at the end of that cycle; the
-  // error count reaches Rust through Counters::assert_errors.
-  ctx_->fatalOnError(false);
-  ctx_->errorLimit(1 << 30);
+PortSim::PortSim(uint64_t seed, rust::Str wave_path, uint64_t wave_from, uint64_t wave_to) : rng_(seed | 1) {
   const std::string wave(wave_path.data(), wave_path.size());
-  if (!wave.empty()) ctx_->traceEverOn(true);
+  ctx_ = new_context(!wave.empty());
   top_ = std::make_unique<Vpifs_port_top>(ctx_.get(), "port");
-  if (!wave.empty()) {
-    wave_ = std::make_unique<VerilatedFstC>();
-    top_->trace(wave_.get(), 99);
-    wave_->open(wave.c_str());
-    if (!wave_->isOpen()) throw std::runtime_error("cannot open wave file " + wave);
-  }
+  wave_.open(*top_, wave, wave_from, wave_to);
   top_->rst_ni = 0;
   top_->flit_valid_i = 0;
   top_->cmd_valid_i = 0;
@@ -59,14 +45,15 @@ void PortSim::finish() {
   if (finished_) return;
   finished_ = true;
   top_->final();
-  if (wave_) wave_->close();
+  wave_.close();
+  write_coverage(*ctx_, "port");
 }
 
 void PortSim::edge(uint8_t clk) {
   top_->clk_i = clk;
   top_->eval();
-  if (wave_) wave_->dump(ctx_->time());
-  ctx_->timeInc(1);
+  wave_.dump(*ctx_, cycle_);
+  ctx_->timeInc(kHalfPeriodPs);
 }
 
 void PortSim::push_flits(rust::Slice<const FlitIn> flits) {
@@ -132,8 +119,8 @@ uint64_t PortSim::run(uint64_t max_cycles, bool stop_when_idle) {
     if (fv && !top_->flit_ready_o) ++flit_stall_;
     const bool cmd_fire = cv && top_->cmd_ready_o;
 
-    if (wave_) wave_->dump(ctx_->time());
-    ctx_->timeInc(1);
+    wave_.dump(*ctx_, cycle_);
+    ctx_->timeInc(kHalfPeriodPs);
     edge(1);
     ++cycle_;
     if (flit_fire) {
@@ -168,8 +155,9 @@ Counters PortSim::counters() const {
                   static_cast<uint64_t>(ctx_->errorCount())};
 }
 
-std::unique_ptr<PortSim> new_port_sim(uint64_t seed, rust::Str wave_path) {
-  return std::make_unique<PortSim>(seed, wave_path);
+std::unique_ptr<PortSim> new_port_sim(uint64_t seed, rust::Str wave_path, uint64_t wave_from,
+                                    uint64_t wave_to) {
+  return std::make_unique<PortSim>(seed, wave_path, wave_from, wave_to);
 }
 
 rust::String verilator_version() {

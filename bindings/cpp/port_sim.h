@@ -7,10 +7,9 @@
 #include <memory>
 #include <vector>
 
+#include "pifs-rtl/cpp/sim_common.h"
 #include "rust/cxx.h"
 
-class VerilatedContext;
-class VerilatedFstC;
 class Vpifs_port_top;
 
 namespace pifs {
@@ -23,7 +22,7 @@ struct Counters;
 
 class PortSim {
  public:
-  PortSim(uint64_t seed, rust::Str wave_path);
+  PortSim(uint64_t seed, rust::Str wave_path, uint64_t wave_from, uint64_t wave_to);
   ~PortSim();
   PortSim(const PortSim&) = delete;
   PortSim& operator=(const PortSim&) = delete;
@@ -43,7 +42,7 @@ class PortSim {
 
   std::unique_ptr<VerilatedContext> ctx_;
   std::unique_ptr<Vpifs_port_top> top_;
-  std::unique_ptr<VerilatedFstC> wave_;
+  Wave wave_;
   std::deque<FlitIn> flits_;
   std::deque<CmdIn> cmds_;
   std::vector<ResOut> results_;
@@ -63,7 +62,8 @@ class PortSim {
   bool finished_ = false;
 };
 
-std::unique_ptr<PortSim> new_port_sim(uint64_t seed, rust::Str wave_path);
+std::unique_ptr<PortSim> new_port_sim(uint64_t seed, rust::Str wave_path, uint64_t wave_from,
+                                    uint64_t wave_to);
 rust::String verilator_version();
 
 }  // namespace pifs

@@ -10,7 +10,6 @@
 #include "Vpifs_switch_top.h"
 #include "pifs-rtl/src/lib.rs.h"
 #include "verilated.h"
-#include "verilated_fst_c.h"
 
 // The parameters pifs_switch_top was Verilated with (-G flags), defined by bindings/build.rs.
 #ifndef PIFS_SW_NUM_PORTS
@@ -20,7 +19,6 @@
 namespace pifs {
 
 namespace {
-constexpr int kResetCycles = 4;
 constexpr uint32_t kPorts = PIFS_SW_NUM_PORTS;
 constexpr unsigned kFlitBits = 528;
 constexpr unsigned kTagBits = 16;
@@ -93,23 +91,12 @@ uint64_t ready_bits(uint32_t percent, unsigned n, uint64_t& rng) {
 }
 }  // namespace
 
-SwitchSim::SwitchSim(uint64_t seed, rust::Str wave_path)
+SwitchSim::SwitchSim(uint64_t seed, rust::Str wave_path, uint64_t wave_from, uint64_t wave_to)
     : flits_(kPorts), flit_loaded_(kPorts, false), cmds_(kPorts), port_(kPorts), rng_(seed | 1) {
-  ctx_ = std::make_unique<VerilatedContext>();
-  ctx_->debug(0);
-  ctx_->randReset(0);
-  // A failing SVA assertion counts an error and the run stops at the end of that cycle.
-  ctx_->fatalOnError(false);
-  ctx_->errorLimit(1 << 30);
   const std::string wave(wave_path.data(), wave_path.size());
-  if (!wave.empty()) ctx_->traceEverOn(true);
+  ctx_ = new_context(!wave.empty());
   top_ = std::make_unique<Vpifs_switch_top>(ctx_.get(), "switch");
-  if (!wave.empty()) {
-    wave_ = std::make_unique<VerilatedFstC>();
-    top_->trace(wave_.get(), 99);
-    wave_->open(wave.c_str());
-    if (!wave_->isOpen()) throw std::runtime_error("cannot open wave file " + wave);
-  }
+  wave_.open(*top_, wave, wave_from, wave_to);
   top_->rst_ni = 0;
   top_->flit_valid_i = 0;
   top_->cmd_valid_i = 0;
@@ -130,14 +117,15 @@ void SwitchSim::finish() {
   if (finished_) return;
   finished_ = true;
   top_->final();
-  if (wave_) wave_->close();
+  wave_.close();
+  write_coverage(*ctx_, "switch");
 }
 
 void SwitchSim::edge(uint8_t clk) {
   top_->clk_i = clk;
   top_->eval();
-  if (wave_) wave_->dump(ctx_->time());
-  ctx_->timeInc(1);
+  wave_.dump(*ctx_, cycle_);
+  ctx_->timeInc(kHalfPeriodPs);
 }
 
 SwitchParams SwitchSim::params() const {
@@ -268,8 +256,8 @@ uint64_t SwitchSim::run(uint64_t max_cycles, bool stop_when_idle) {
     cmd_errors_ += __builtin_popcountll(field(top_->cmd_err_o, 0, kPorts));
     const uint64_t cmd_fire = cv & field(top_->cmd_ready_o, 0, kPorts);
 
-    if (wave_) wave_->dump(ctx_->time());
-    ctx_->timeInc(1);
+    wave_.dump(*ctx_, cycle_);
+    ctx_->timeInc(kHalfPeriodPs);
     edge(1);
     ++cycle_;
     for (uint32_t p = 0; p < kPorts; ++p) {
@@ -323,8 +311,9 @@ SwitchCounters SwitchSim::counters() const {
                         static_cast<uint64_t>(ctx_->errorCount())};
 }
 
-std::unique_ptr<SwitchSim> new_switch_sim(uint64_t seed, rust::Str wave_path) {
-  return std::make_unique<SwitchSim>(seed, wave_path);
+std::unique_ptr<SwitchSim> new_switch_sim(uint64_t seed, rust::Str wave_path, uint64_t wave_from,
+                                    uint64_t wave_to) {
+  return std::make_unique<SwitchSim>(seed, wave_path, wave_from, wave_to);
 }
 
 }  // namespace pifs

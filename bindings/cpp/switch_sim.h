@@ -9,10 +9,9 @@
 #include <memory>
 #include <vector>
 
+#include "pifs-rtl/cpp/sim_common.h"
 #include "rust/cxx.h"
 
-class VerilatedContext;
-class VerilatedFstC;
 class Vpifs_switch_top;
 
 namespace pifs {
@@ -27,7 +26,7 @@ struct SwitchParams;
 
 class SwitchSim {
  public:
-  SwitchSim(uint64_t seed, rust::Str wave_path);
+  SwitchSim(uint64_t seed, rust::Str wave_path, uint64_t wave_from, uint64_t wave_to);
   ~SwitchSim();
   SwitchSim(const SwitchSim&) = delete;
   SwitchSim& operator=(const SwitchSim&) = delete;
@@ -55,7 +54,7 @@ class SwitchSim {
 
   std::unique_ptr<VerilatedContext> ctx_;
   std::unique_ptr<Vpifs_switch_top> top_;
-  std::unique_ptr<VerilatedFstC> wave_;
+  Wave wave_;
   std::vector<std::deque<FlitIn>> flits_;
   std::vector<bool> flit_loaded_;
   std::vector<std::deque<CmdIn>> cmds_;  // one lane per port
@@ -76,6 +75,7 @@ class SwitchSim {
   bool finished_ = false;
 };
 
-std::unique_ptr<SwitchSim> new_switch_sim(uint64_t seed, rust::Str wave_path);
+std::unique_ptr<SwitchSim> new_switch_sim(uint64_t seed, rust::Str wave_path, uint64_t wave_from,
+                                    uint64_t wave_to);
 
 }  // namespace pifs

@@ -102,6 +102,18 @@ mod ffi {
         assert_errors: u64,
     }
 
+    /// One variable of a waveform file: scope path (dot-separated), name as written (vectors
+    /// carry their range, `flit_i [527:0]`), width in bits, whether it is a parameter and
+    /// whether it is a port of its module.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    struct WaveVar {
+        scope: String,
+        name: String,
+        width: u32,
+        param: bool,
+        io: bool,
+    }
+
     /// The parameters `pifs_switch_top` was Verilated with.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     struct SwitchParams {
@@ -116,13 +128,32 @@ mod ffi {
     }
 
     unsafe extern "C++" {
+        include!("pifs-rtl/cpp/sim_common.h");
+
+        /// Waveform time (ps) at which cycle `cycle` begins.
+        fn wave_time_ps(cycle: u64) -> u64;
+        /// Whether this Verilator runtime can read FST files (VCD output, GTKWave save files).
+        fn fst_reader_available() -> bool;
+        /// Rewrite an FST waveform as VCD.
+        fn fst_to_vcd(fst: &str, vcd: &str) -> Result<()>;
+        /// Every variable of an FST waveform, in file order.
+        fn fst_vars(fst: &str) -> Result<Vec<WaveVar>>;
+    }
+
+    unsafe extern "C++" {
         include!("pifs-rtl/cpp/port_sim.h");
 
         /// The Verilated port with its context and input/output queues.
         type PortSim;
 
-        /// Build and reset a port; `wave_path` non-empty writes an FST waveform there.
-        fn new_port_sim(seed: u64, wave_path: &str) -> Result<UniquePtr<PortSim>>;
+        /// Build and reset a port; `wave_path` non-empty writes an FST waveform there of the
+        /// cycles in [`wave_from`, `wave_to`).
+        fn new_port_sim(
+            seed: u64,
+            wave_path: &str,
+            wave_from: u64,
+            wave_to: u64,
+        ) -> Result<UniquePtr<PortSim>>;
         /// Version string of the Verilator runtime the model was built with.
         fn verilator_version() -> String;
 
@@ -145,8 +176,14 @@ mod ffi {
         /// The Verilated switch with its context and input/output queues.
         type SwitchSim;
 
-        /// Build and reset the switch; `wave_path` non-empty writes an FST waveform there.
-        fn new_switch_sim(seed: u64, wave_path: &str) -> Result<UniquePtr<SwitchSim>>;
+        /// Build and reset the switch; `wave_path` non-empty writes an FST waveform there of the
+        /// cycles in [`wave_from`, `wave_to`).
+        fn new_switch_sim(
+            seed: u64,
+            wave_path: &str,
+            wave_from: u64,
+            wave_to: u64,
+        ) -> Result<UniquePtr<SwitchSim>>;
         fn params(self: &SwitchSim) -> SwitchParams;
         fn push_flits(self: Pin<&mut SwitchSim>, port: u32, flits: &[FlitIn]) -> Result<()>;
         fn push_cmds(self: Pin<&mut SwitchSim>, cmds: &[CmdIn]);
@@ -168,21 +205,28 @@ mod ffi {
 
 pub use ffi::{
     CmdIn, Counters, FlitIn, MemReqOut, MonOut, ResOut, SwitchCounters, SwitchParams, UpOut,
+    WaveVar,
 };
+pub use wave::{wave_time_ps, WaveFormat, WaveSpec};
+
+mod wave;
 
 /// Owner of one Verilated switch port.
 pub struct PortSim {
     inner: cxx::UniquePtr<ffi::PortSim>,
+    /// The waveform being written, finished (VCD, save file) by [`PortSim::finish`].
+    wave: Option<wave::Pending>,
 }
 
 impl PortSim {
-    /// Build and reset the port. `wave` names an FST file to write, if any.
-    pub fn new(seed: u64, wave: Option<&std::path::Path>) -> Result<Self, String> {
-        let path = wave
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let inner = ffi::new_port_sim(seed, &path).map_err(|e| e.what().to_string())?;
-        Ok(PortSim { inner })
+    /// Build and reset the port, writing the waveform `wave` asks for, if any.
+    pub fn new(seed: u64, wave: Option<&WaveSpec>) -> Result<Self, String> {
+        let wave = wave
+            .map(|w| wave::Pending::start(w.clone(), wave::Layout::Port))
+            .transpose()?;
+        let (path, from, to) = wave.as_ref().map(wave::Pending::args).unwrap_or_default();
+        let inner = ffi::new_port_sim(seed, &path, from, to).map_err(|e| e.what().to_string())?;
+        Ok(PortSim { inner, wave })
     }
 
     /// Queue flits; each is offered from its `not_before` cycle, in queue order.
@@ -220,9 +264,14 @@ impl PortSim {
         self.inner.counters()
     }
 
-    /// Finish the simulation (model `final()`, waveform closed). Also done on drop.
-    pub fn finish(&mut self) {
+    /// Finish the simulation: model `final()`, waveform closed, converted to VCD if asked, and
+    /// its GTKWave save file written. The model part is also done on drop.
+    pub fn finish(&mut self) -> Result<(), String> {
         self.inner.pin_mut().finish();
+        match self.wave.take() {
+            Some(w) => w.finish(),
+            None => Ok(()),
+        }
     }
 }
 
@@ -230,16 +279,19 @@ impl PortSim {
 /// and the upstream path, in one model with one context.
 pub struct SwitchSim {
     inner: cxx::UniquePtr<ffi::SwitchSim>,
+    /// The waveform being written, finished (VCD, save file) by [`SwitchSim::finish`].
+    wave: Option<wave::Pending>,
 }
 
 impl SwitchSim {
-    /// Build and reset the switch. `wave` names an FST file to write, if any.
-    pub fn new(seed: u64, wave: Option<&std::path::Path>) -> Result<Self, String> {
-        let path = wave
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let inner = ffi::new_switch_sim(seed, &path).map_err(|e| e.what().to_string())?;
-        Ok(SwitchSim { inner })
+    /// Build and reset the switch, writing the waveform `wave` asks for, if any.
+    pub fn new(seed: u64, wave: Option<&WaveSpec>) -> Result<Self, String> {
+        let wave = wave
+            .map(|w| wave::Pending::start(w.clone(), wave::Layout::Switch))
+            .transpose()?;
+        let (path, from, to) = wave.as_ref().map(wave::Pending::args).unwrap_or_default();
+        let inner = ffi::new_switch_sim(seed, &path, from, to).map_err(|e| e.what().to_string())?;
+        Ok(SwitchSim { inner, wave })
     }
 
     /// The parameters the model was Verilated with.
@@ -297,9 +349,14 @@ impl SwitchSim {
         self.inner.counters()
     }
 
-    /// Finish the simulation (model `final()`, waveform closed). Also done on drop.
-    pub fn finish(&mut self) {
+    /// Finish the simulation: model `final()`, waveform closed, converted to VCD if asked, and
+    /// its GTKWave save file written. The model part is also done on drop.
+    pub fn finish(&mut self) -> Result<(), String> {
         self.inner.pin_mut().finish();
+        match self.wave.take() {
+            Some(w) => w.finish(),
+            None => Ok(()),
+        }
     }
 }
 

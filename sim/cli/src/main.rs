@@ -10,6 +10,7 @@ use pifs_cxl::{decode_stream, Dir, Flit};
 use pifs_sim::check::check_bound;
 use pifs_sim::params::Timing;
 use pifs_sim::system::{self, Backend, RunConfig};
+use pifs_sim::{WaveFormat, WaveSpec};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -121,12 +122,65 @@ struct RunArgs {
     /// Percentage of cycles the upstream side accepts a partial sum (back-pressure below 100).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100))]
     res_ready: u32,
-    /// Write an FST waveform of port 0 (rtl backend).
-    #[arg(long)]
-    wave: Option<PathBuf>,
+    #[command(flatten)]
+    wave: WaveArgs,
     /// Skip the float64 bound check of the pooled output.
     #[arg(long)]
     no_check: bool,
+}
+
+/// Waveform options (rtl backend).
+#[derive(Args)]
+struct WaveArgs {
+    /// Write a waveform of one port's model: FST, or VCD when the name ends in .vcd; a GTKWave
+    /// save file grouping the port's signals is written beside it (same name, .gtkw).
+    #[arg(long, value_name = "FILE")]
+    wave: Option<PathBuf>,
+    /// Waveform format, overriding the file name's extension.
+    #[arg(long, value_enum, requires = "wave")]
+    wave_format: Option<WaveFormatArg>,
+    /// First cycle recorded.
+    #[arg(long, value_name = "CYCLE", requires = "wave")]
+    wave_from: Option<u64>,
+    /// Cycle at which recording stops (not recorded); default: the end of the run.
+    #[arg(long, value_name = "CYCLE", requires = "wave")]
+    wave_to: Option<u64>,
+    /// The port whose model is recorded.
+    #[arg(long, value_name = "PORT", default_value_t = 0, requires = "wave")]
+    wave_port: u32,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum WaveFormatArg {
+    Fst,
+    Vcd,
+}
+
+impl WaveArgs {
+    /// The waveform asked for, checked against the number of ports.
+    fn spec(&self, ports: usize) -> Result<Option<WaveSpec>, Failure> {
+        let Some(path) = &self.wave else {
+            return Ok(None);
+        };
+        let mut spec = WaveSpec::new(path);
+        if let Some(f) = self.wave_format {
+            spec.format = match f {
+                WaveFormatArg::Fst => WaveFormat::Fst,
+                WaveFormatArg::Vcd => WaveFormat::Vcd,
+            };
+        }
+        spec.from = self.wave_from.unwrap_or(0);
+        spec.to = self.wave_to;
+        spec.port = self.wave_port;
+        if spec.port as usize >= ports {
+            return Err(bad_input(anyhow!(
+                "--wave-port {}: the run has {ports} port(s)",
+                spec.port
+            )));
+        }
+        spec.check().map_err(|e| bad_input(anyhow!("{e}")))?;
+        Ok(Some(spec))
+    }
 }
 
 /// An error with the exit code it maps to.
@@ -187,7 +241,8 @@ fn run(a: RunArgs) -> Result<(), Failure> {
     if a.ports == 0 || a.ports > 64 {
         return Err(bad_input(anyhow!("--ports {}: must be 1..=64", a.ports)));
     }
-    if a.wave.is_some() && matches!(a.backend, BackendArg::Model) {
+    let wave = a.wave.spec(a.ports)?;
+    if wave.is_some() && matches!(a.backend, BackendArg::Model) {
         return Err(bad_input(anyhow!("--wave needs --backend rtl")));
     }
     let cfg = RunConfig {
@@ -196,7 +251,7 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         seed: a.w.seed,
         timing,
         res_ready_percent: a.res_ready,
-        wave: a.wave.clone(),
+        wave: wave.clone(),
         workload: name.clone(),
         ..RunConfig::default()
     };
@@ -280,6 +335,18 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         );
     }
     println!("wall       {wall:.2} s");
+    if let Some(w) = &wave {
+        let window = match w.to {
+            Some(to) => format!("cycles {}..{to}", w.from),
+            None => format!("cycles {}..end", w.from),
+        };
+        println!(
+            "wave       {} (port {}, {window}; GTKWave: gtkwave {})",
+            w.path.display(),
+            w.port,
+            w.save_file().display()
+        );
+    }
     if let Some(b) = bound {
         if b.ok() {
             println!(

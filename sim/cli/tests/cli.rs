@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::path::Path;
 
 mod common;
-use common::{assert_bad_input, pifs, stderr, tmp};
+use common::{assert_bad_input, pifs, stderr, stdout, tmp};
 
 fn read_npy_f32(p: &Path) -> (Vec<usize>, Vec<f32>) {
     pifs_dlrm::read_npy_f32(p).unwrap()
@@ -182,6 +182,72 @@ fn wave_file_is_written_on_request() {
         "FST file too small: {} bytes",
         bytes.len()
     );
+    let save = std::fs::read_to_string(w.with_extension("gtkw")).expect("GTKWave save file");
+    assert!(
+        save.contains(&format!("[dumpfile] \"{}\"", w.display())),
+        "{save}"
+    );
+    assert!(
+        save.contains("\nport.pifs_port_top.flit_valid_i\n"),
+        "{save}"
+    );
+}
+
+#[test]
+fn vcd_waves_cover_only_the_window_of_the_chosen_port() {
+    let w = tmp("port1.vcd");
+    let o = pifs(&[
+        "run",
+        "--model",
+        "rm3",
+        "--batch",
+        "1",
+        "--ports",
+        "2",
+        "--wave",
+        w.to_str().unwrap(),
+        "--wave-port",
+        "1",
+        "--wave-from",
+        "20",
+        "--wave-to",
+        "30",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("port 1, cycles 20..30"),
+        "{}",
+        stdout(&o)
+    );
+    let vcd = std::fs::read_to_string(&w).expect("VCD file");
+    assert!(vcd.contains("$enddefinitions $end"));
+    // Two value dumps per cycle, 20 to 29 only; cycle 20 begins 4.5 ns after reset starts.
+    let times: Vec<u64> = vcd
+        .lines()
+        .filter_map(|l| l.strip_prefix('#'))
+        .map(|t| t.parse().unwrap())
+        .collect();
+    assert_eq!(times.len(), 20);
+    assert_eq!(times[0], (2 * 4 + 1 + 2 * 20) * 500);
+    assert!(w.with_extension("gtkw").is_file());
+    assert!(
+        !tmp("port1.vcd.fst.partial").exists(),
+        "scratch FST left behind"
+    );
+    // Bad windows and ports are one line and exit 2.
+    for (args, msg) in [
+        (vec!["--wave-from", "9", "--wave-to", "9"], "not after"),
+        (vec!["--wave-port", "2"], "the run has 2 port(s)"),
+    ] {
+        let mut all = vec![
+            "run", "--model", "rm3", "--batch", "1", "--ports", "2", "--wave",
+        ];
+        all.push(w.to_str().unwrap());
+        all.extend(args);
+        let o = pifs(&all);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains(msg), "{}", stderr(&o));
+    }
 }
 
 fn packed_stream(seed: u64, n: u16) -> Vec<Flit> {

@@ -84,6 +84,8 @@ pub trait PortAccumulator {
     /// Accumulator arrivals since the last call, in order.
     fn take_arrivals(&mut self) -> Vec<Arrival>;
     fn counters(&self) -> PortCounters;
-    /// End of simulation (the RTL calls `final()` and closes its waveform).
-    fn finish(&mut self) {}
+    /// End of simulation (the RTL calls `final()` and finishes its waveform).
+    fn finish(&mut self) -> Result<(), SimError> {
+        Ok(())
+    }
 }

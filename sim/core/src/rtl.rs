@@ -3,8 +3,8 @@
 use crate::cmd::Command;
 use crate::port::{Arrival, PortAccumulator, PortCounters, PortResult, SimError};
 use pifs_cxl::Flit;
+use pifs_rtl::WaveSpec;
 use pifs_rtl::{CmdIn, FlitIn, PortSim};
-use std::path::Path;
 
 /// The RTL backend: one Verilated `pifs_port_top`.
 pub struct RtlPort {
@@ -12,8 +12,15 @@ pub struct RtlPort {
 }
 
 impl RtlPort {
-    /// Build and reset the model; `wave` names an FST file to write.
-    pub fn new(seed: u64, wave: Option<&Path>) -> Result<Self, SimError> {
+    /// Build and reset the model, writing the waveform `wave` asks for; without one, the
+    /// waveform the environment asks for, if this is the process's first RTL model (`PIFS_WAVE`,
+    /// see [`WaveSpec::take_from_env`]).
+    pub fn new(seed: u64, wave: Option<&WaveSpec>) -> Result<Self, SimError> {
+        let env = match wave {
+            Some(_) => None,
+            None => WaveSpec::take_from_env().map_err(SimError::Rtl)?,
+        };
+        let wave = wave.or(env.as_ref());
         Ok(RtlPort {
             sim: PortSim::new(seed, wave).map_err(SimError::Rtl)?,
         })
@@ -106,8 +113,8 @@ impl PortAccumulator for RtlPort {
         self.sim.counters().into()
     }
 
-    fn finish(&mut self) {
-        self.sim.finish();
+    fn finish(&mut self) -> Result<(), SimError> {
+        self.sim.finish().map_err(SimError::Rtl)
     }
 }
 

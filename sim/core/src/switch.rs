@@ -169,8 +169,10 @@ pub trait SwitchModel {
     fn counters(&self, port: usize) -> PortCounters;
     /// Cumulative switch-level counters.
     fn switch_counters(&self) -> SwitchCounters;
-    /// End of simulation (the RTL calls `final()` and closes its waveform).
-    fn finish(&mut self) {}
+    /// End of simulation (the RTL calls `final()` and finishes its waveform).
+    fn finish(&mut self) -> Result<(), SimError> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use crate::rtl::{cmds_in, flits_in};
 use crate::switch::{MemReq, SwitchCmd, SwitchConfig, SwitchCounters, SwitchModel, UpLine};
 use pifs_cxl::Flit;
 use pifs_rtl::SwitchSim;
-use std::path::Path;
+use pifs_rtl::WaveSpec;
 
 /// The RTL backend: one Verilated `pifs_switch_top` with the parameters of
 /// [`SwitchConfig::default`] (set in `bindings/build.rs`).
@@ -16,8 +16,15 @@ pub struct RtlSwitch {
 }
 
 impl RtlSwitch {
-    /// Build and reset the model; `wave` names an FST file to write.
-    pub fn new(seed: u64, wave: Option<&Path>) -> Result<Self, SimError> {
+    /// Build and reset the model, writing the waveform `wave` asks for; without one, the
+    /// waveform the environment asks for, if this is the process's first RTL model (`PIFS_WAVE`,
+    /// see [`WaveSpec::take_from_env`]).
+    pub fn new(seed: u64, wave: Option<&WaveSpec>) -> Result<Self, SimError> {
+        let env = match wave {
+            Some(_) => None,
+            None => WaveSpec::take_from_env().map_err(SimError::Rtl)?,
+        };
+        let wave = wave.or(env.as_ref());
         let sim = SwitchSim::new(seed, wave).map_err(SimError::Rtl)?;
         let p = sim.params();
         if (
@@ -167,7 +174,7 @@ impl SwitchModel for RtlSwitch {
         }
     }
 
-    fn finish(&mut self) {
-        self.sim.finish();
+    fn finish(&mut self) -> Result<(), SimError> {
+        self.sim.finish().map_err(SimError::Rtl)
     }
 }

@@ -62,7 +62,7 @@ pub fn run_switch(
                     cfg.ports
                 )));
             }
-            Box::new(RtlSwitch::new(cfg.seed, cfg.wave.as_deref())?)
+            Box::new(RtlSwitch::new(cfg.seed, cfg.wave.as_ref())?)
         }
         Backend::Model => Box::new(ModelSwitch::new(crate::switch::SwitchConfig {
             ports: cfg.ports,
@@ -251,7 +251,7 @@ pub fn run_switch(
             )));
         }
     }
-    sw.finish();
+    sw.finish()?;
     let mut partials: Vec<PieceSums> = Vec::new();
     let mut port_stats = Vec::new();
     let mut result_lines = Vec::new();

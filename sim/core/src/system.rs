@@ -21,8 +21,8 @@ use crate::stats::{ConfigEcho, PortStats, Stats};
 use pifs_cxl::{Flit, M2sPacker, M2sReq, Message};
 use pifs_dlrm::{Trace, Weights};
 use pifs_rng::Rng;
+use pifs_rtl::WaveSpec;
 use std::collections::VecDeque;
-use std::path::PathBuf;
 
 /// Which implementation of the port accumulator runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,8 +49,9 @@ pub struct RunConfig {
     pub timing: Timing,
     /// Percentage of cycles the upstream side accepts a partial sum (100 = no back-pressure).
     pub res_ready_percent: u32,
-    /// FST waveform of port 0 (rtl backend).
-    pub wave: Option<PathBuf>,
+    /// Waveform of the RTL (rtl backend): port 0's model at port level, the switch at switch
+    /// level.
+    pub wave: Option<WaveSpec>,
     /// Largest piece of a bag at one port, in rows (default: a quarter of the tags, so four pieces overlap).
     pub piece_rows: Option<usize>,
     /// Name of the workload, for the stats.
@@ -278,7 +279,7 @@ pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutpu
     let mut verilator = None;
     for (p, port_pieces) in pieces.iter().enumerate() {
         let seed = seeds.next_u64();
-        let wave = if p == 0 { cfg.wave.as_deref() } else { None };
+        let wave = cfg.wave.as_ref().filter(|w| w.port as usize == p);
         let mut acc: Box<dyn PortAccumulator> = match cfg.backend {
             Backend::Rtl => {
                 verilator = Some(crate::rtl::verilator_version());
@@ -289,7 +290,7 @@ pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutpu
         acc.set_res_ready_percent(cfg.res_ready_percent);
         let (sums, lines, st) =
             drive_port(p, acc.as_mut(), port_pieces, &mem, cfg, seed, row_lines)?;
-        acc.finish();
+        acc.finish()?;
         partials.push(sums);
         result_lines.push(lines);
         port_stats.push(st);
