@@ -8,7 +8,9 @@
 //! scoreboard ([`compare`]) checks the RTL against the reference model line by line and bit by
 //! bit, the accumulation order (monitor) event by event, and, without back-pressure, the cycles.
 
+pub mod coverage;
 pub mod regress;
+pub mod switch_tb;
 
 use pifs_cxl::{Flit, Message, S2mDrs, S2mNdr, S2mPacker};
 use pifs_rng::Rng;
@@ -17,7 +19,7 @@ use pifs_sim::{Arrival, Command, PortAccumulator, PortResult, SimError};
 use std::collections::VecDeque;
 
 /// One bag at one port: `rows[i]` holds `lines * 16` binary32 values (as bits).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BagSpec {
     pub lines: usize,
     pub rows: Vec<Vec<u32>>,
@@ -250,6 +252,8 @@ pub struct Outcome {
     pub cycles: u64,
     /// Cycles in which a flit was offered but not taken.
     pub flit_stall_cycles: u64,
+    /// Cycles in which a result line was offered but not taken (result back-pressure).
+    pub res_stall_cycles: u64,
     pub crc_errors: u64,
     pub proto_errors: u64,
     pub cmd_errors: u64,
@@ -261,6 +265,19 @@ type Response = (u16, bool, [u8; 64], (usize, usize, usize));
 
 /// Play `sc` into `port`.
 pub fn drive(port: &mut dyn PortAccumulator, sc: &Scenario) -> Result<Outcome, SimError> {
+    drive_with(port, sc, &mut |_, _| {})
+}
+
+/// A monitor of [`drive_with`]: sees each wave's commands and flits.
+pub type WaveMonitor<'a> = dyn FnMut(&[(u64, Command)], &[(u64, Flit)]) + 'a;
+
+/// [`drive`], showing each wave's commands and flits (each with the cycle it is offered from)
+/// to `on_wave` before they go into the port: a monitor for coverage.
+pub fn drive_with(
+    port: &mut dyn PortAccumulator,
+    sc: &Scenario,
+    on_wave: &mut WaveMonitor<'_>,
+) -> Result<Outcome, SimError> {
     let mut rng = Rng::new(sc.seed);
     let mut packer = S2mPacker::new(rng.next_u64());
     port.set_res_ready_percent(sc.res_ready_percent);
@@ -355,6 +372,7 @@ pub fn drive(port: &mut dyn PortAccumulator, sc: &Scenario) -> Result<Outcome, S
         if !avail.is_empty() {
             return Err(SimError::Check("packer refused a message".into()));
         }
+        on_wave(&cmds, &flits);
         port.push_cmds(&cmds);
         port.push_flits(&flits);
         port.drain(10_000_000)?;
@@ -380,12 +398,37 @@ pub fn drive(port: &mut dyn PortAccumulator, sc: &Scenario) -> Result<Outcome, S
     out.lines = c.lines;
     out.cycles = last_result + 1 - first_flit.unwrap_or(0);
     out.flit_stall_cycles = c.flit_stall_cycles;
+    out.res_stall_cycles = c.res_stall_cycles;
     out.crc_errors = c.crc_errors;
     out.proto_errors = c.proto_errors;
     out.cmd_errors = c.cmd_errors;
     out.tag_errors = c.tag_errors;
-    port.finish();
+    finished(port.finish())?;
     Ok(out)
+}
+
+/// What `finish()` of a port or switch backend returns: nothing, or (since the waveform
+/// hooks) a `Result`. [`finished`] turns either into a `Result`, so the testbenches report a
+/// failed finish without depending on which of the two the backends have.
+pub trait FinishOutcome {
+    fn into_result(self) -> Result<(), SimError>;
+}
+
+impl FinishOutcome for () {
+    fn into_result(self) -> Result<(), SimError> {
+        Ok(())
+    }
+}
+
+impl FinishOutcome for Result<(), SimError> {
+    fn into_result(self) -> Result<(), SimError> {
+        self
+    }
+}
+
+/// The outcome of a backend's `finish()` as a `Result`.
+pub fn finished(f: impl FinishOutcome) -> Result<(), SimError> {
+    f.into_result()
 }
 
 /// Compare an RTL outcome with the reference model's. `timing` also compares cycles (valid

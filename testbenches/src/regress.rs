@@ -7,14 +7,16 @@
 //! thread that runs it, so models never cross or share threads; the model is not built with
 //! Verilator threads, and separate contexts on separate threads are what Verilator supports.
 
+use crate::coverage::{self, CmdTap, Coverage, CoverageReport, FlitTap};
 use crate::{
-    compare, digest, drive, expected_sums, flip_random_bits, play_stream, random_bag,
-    random_scenario, random_stream, Outcome, Scenario, Values,
+    compare, digest, drive, drive_with, expected_sums, flip_random_bits, play_stream, random_bag,
+    random_scenario, random_stream, switch_tb, Outcome, Scenario, Values,
 };
+use pifs_cxl::Flit;
 use pifs_rng::{splitmix64, Rng};
 use pifs_sim::model::ModelPort;
 use pifs_sim::rtl::RtlPort;
-use pifs_sim::PortAccumulator;
+use pifs_sim::{Command, PortAccumulator};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -31,6 +33,9 @@ pub struct CaseResult {
     pub message: String,
     /// Cycles the RTL simulated (0 when the case ran no RTL).
     pub cycles: u64,
+    /// The testbench's coverpoints with this case's samples (merged by the runner only when
+    /// the case passed).
+    pub coverage: Coverage,
 }
 
 /// A named testbench: `run(case_seed)` plays one seeded case.
@@ -41,6 +46,8 @@ pub struct Testbench {
     /// A self-test of the runner (fails on purpose): run only when asked for.
     pub selftest: bool,
     pub run: fn(u64) -> CaseResult,
+    /// The coverpoints the testbench declares, every count zero.
+    pub cover: fn() -> Coverage,
 }
 
 /// Every testbench, in report order; the self-tests last.
@@ -51,54 +58,70 @@ pub fn testbenches() -> Vec<Testbench> {
             about: "random bags (0-256 rows, 1-8 lines, IEEE specials, duplicates, out of order, gaps): RTL vs model bit- and cycle-exact, sums vs the send order",
             selftest: false,
             run: random_workload,
+            cover: cover_random_workload,
         },
         Testbench {
             name: "back_pressure",
             about: "random workload with the result stream ready 10-90% of cycles: sums vs model and send order, one result per bag line",
             selftest: false,
             run: back_pressure,
+            cover: cover_back_pressure,
         },
         Testbench {
             name: "raw_bits_adder",
             about: "120 two-row bags of raw 32-bit patterns: every lane vs host binary32 addition",
             selftest: false,
             run: raw_bits_adder,
+            cover: cover_raw_bits_adder,
         },
         Testbench {
             name: "ooo_many_bags",
             about: "16 bags sharing the 256 tags, responses shuffled across all of them: RTL vs model bit- and cycle-exact, sums vs the send order",
             selftest: false,
             run: ooo_many_bags,
+            cover: cover_ooo_many_bags,
         },
         Testbench {
             name: "line_rate",
             about: "1-3 full-tag bags of one random row size, back to back: no flit stall, RTL vs model, sums vs the send order",
             selftest: false,
             run: line_rate,
+            cover: cover_line_rate,
         },
         Testbench {
             name: "corrupted_stream",
             about: "random one-line rows and NDRs with bits flipped in ~5% of flits: every flip a CRC error, RTL and model counters, arrivals and results equal",
             selftest: false,
             run: corrupted_stream,
+            cover: cover_corrupted_stream,
+        },
+        Testbench {
+            name: "switch_random",
+            about: "the 8-port switch: random bags split over 1-8 ports, device latency/jitter, credit windows, upstream and MemRd back-pressure: sums vs the order replay, every line once, MemRd vs RowReads, credits; RTL vs model cycle for cycle while no egress FIFO fills",
+            selftest: false,
+            run: switch_random,
+            cover: switch_tb::switch_coverage,
         },
         Testbench {
             name: "self_check_fail",
-            about: "self-test of the runner: always fails (message with XML special characters)",
+            about: "self-test of the runner: samples a coverpoint, then fails (message with XML special characters)",
             selftest: true,
             run: self_check_fail,
+            cover: cover_self_check,
         },
         Testbench {
             name: "self_check_panic",
             about: "self-test of the runner: always panics, with a Verilated model alive",
             selftest: true,
             run: self_check_panic,
+            cover: Coverage::new,
         },
         Testbench {
             name: "self_check_hang",
             about: "self-test of the runner: sleeps 1.5 s, then passes (for --timeout)",
             selftest: true,
             run: self_check_hang,
+            cover: Coverage::new,
         },
     ]
 }
@@ -136,14 +159,20 @@ macro_rules! ensure {
     };
 }
 
-/// Runs a case body that records the RTL's cycles in its argument.
-fn case(body: impl FnOnce(&mut u64) -> Result<String, String>) -> CaseResult {
+/// Runs a case body that records the RTL's cycles in its first argument and samples the
+/// coverpoints `cover` declares into its second.
+fn case(
+    cover: fn() -> Coverage,
+    body: impl FnOnce(&mut u64, &mut Coverage) -> Result<String, String>,
+) -> CaseResult {
     let mut cycles = 0;
-    let r = body(&mut cycles);
+    let mut coverage = cover();
+    let r = body(&mut cycles, &mut coverage);
     CaseResult {
         passed: r.is_ok(),
         message: r.unwrap_or_else(|e| e),
         cycles,
+        coverage,
     }
 }
 
@@ -156,12 +185,118 @@ fn summarize(diffs: &[String]) -> String {
     s
 }
 
-/// Drive the RTL; `cycles` gets its cycle count even when the run fails.
-fn drive_rtl(sc: &Scenario, cycles: &mut u64) -> Result<Outcome, String> {
+/// Drive the RTL; `cycles` gets its cycle count even when the run fails. The commands and
+/// flits of every wave are sampled into `cov` (bag rows, row lines, tag reuse, slot formats,
+/// flit gaps: whichever the testbench declared).
+fn drive_rtl(sc: &Scenario, cycles: &mut u64, cov: &mut Coverage) -> Result<Outcome, String> {
     let mut rtl = RtlPort::new(sc.seed, None).map_err(|e| e.to_string())?;
-    let r = drive(&mut rtl, sc);
+    let (mut cmd_tap, mut flit_tap) = (CmdTap::new(), FlitTap::new());
+    let r = drive_with(&mut rtl, sc, &mut |cmds, flits| {
+        sample_wave(cov, &mut cmd_tap, &mut flit_tap, cmds, flits)
+    });
     *cycles = rtl.now();
     r.map_err(|e| format!("rtl: {e}"))
+}
+
+/// Sample one wave (or stream) of commands and flits; flit gaps are taken within it only.
+fn sample_wave(
+    cov: &mut Coverage,
+    cmd_tap: &mut CmdTap,
+    flit_tap: &mut FlitTap,
+    cmds: &[(u64, Command)],
+    flits: &[(u64, Flit)],
+) {
+    for (_, c) in cmds {
+        cmd_tap.sample(cov, c);
+    }
+    flit_tap.break_gap();
+    for (at, f) in flits {
+        flit_tap.sample(cov, *at, f);
+    }
+}
+
+// The coverpoints of each testbench: only bins its stimulus can reach (see the README).
+
+/// Bag rows, row lines, tag reuse, slot formats, flit gaps of 0 or 1 cycle (the driver's
+/// `gap_chance` inserts single idle cycles).
+fn cover_port_common(tag_reuse: bool) -> Coverage {
+    let mut c = Coverage::new();
+    coverage::declare_cmd_points(&mut c, tag_reuse);
+    c.named(coverage::SLOT_FORMATS, coverage::SLOT_FORMAT_BINS)
+        .ranges(coverage::FLIT_GAP, &[(0, 0), (1, 1)]);
+    c
+}
+
+const RESPONSE_ORDER: &str = "response_order";
+const RES_READY: &str = "res_ready_percent";
+const RES_STALL: &str = "res_stall_cycles";
+const FLIT_STALL: &str = "flit_stall_cycles";
+const OPERAND_EXP: &str = "operand_exponent";
+const CRC_ERRORS: &str = "crc_errors";
+
+fn cover_random_workload() -> Coverage {
+    let mut c = cover_port_common(true);
+    c.named(RESPONSE_ORDER, &["in-order", "out-of-order"]);
+    c
+}
+
+fn cover_back_pressure() -> Coverage {
+    let mut c = cover_port_common(true);
+    // Stall cycles per case (0 happens, rarely: a small scenario and lucky ready draws).
+    c.ranges(RES_READY, &[(10, 29), (30, 59), (60, 90)])
+        .ranges(RES_STALL, &[(0, 15), (16, 63), (64, 255), (256, u64::MAX)]);
+    c
+}
+
+fn cover_raw_bits_adder() -> Coverage {
+    let mut c = Coverage::new();
+    c.named(coverage::SLOT_FORMATS, coverage::SLOT_FORMAT_BINS)
+        // Exponent field of the operands: zero or subnormal, normal, infinity or NaN.
+        .ranges(OPERAND_EXP, &[(0, 0), (1, 254), (255, 255)]);
+    c
+}
+
+fn cover_ooo_many_bags() -> Coverage {
+    // One wave: no tag is reused. 16 bags share 256 tags by weights of 1-100, so a bag of 64
+    // rows or more needs one weight above a third of the other 15 together: not declared.
+    let mut c = Coverage::new();
+    c.ranges(coverage::BAG_ROWS, &coverage::BAG_ROWS_BINS[..6])
+        .ranges(coverage::ROW_LINES, coverage::ROW_LINES_BINS)
+        .named(coverage::SLOT_FORMATS, coverage::SLOT_FORMAT_BINS)
+        .ranges(coverage::FLIT_GAP, &[(0, 0), (1, 1)]);
+    c
+}
+
+fn cover_line_rate() -> Coverage {
+    let mut c = Coverage::new();
+    // Full-tag bags only: 256 / lines rows.
+    c.ranges(coverage::BAG_ROWS, &[(16, 63), (64, 255), (256, 256)])
+        .ranges(coverage::ROW_LINES, coverage::ROW_LINES_BINS)
+        .ranges(coverage::TAG_REUSE, &[(16, 63), (64, u64::MAX)])
+        .named(coverage::SLOT_FORMATS, coverage::SLOT_FORMAT_BINS)
+        .ranges(FLIT_STALL, &[(0, 0)]);
+    c
+}
+
+fn cover_corrupted_stream() -> Coverage {
+    let mut c = Coverage::new();
+    // One-line rows in bags of up to 16 rows; every tag once.
+    c.ranges(
+        coverage::BAG_ROWS,
+        &[(1, 1), (2, 3), (4, 7), (8, 15), (16, 16)],
+    )
+    .named(coverage::SLOT_FORMATS, coverage::SLOT_FORMAT_BINS)
+    .ranges(coverage::FLIT_GAP, &[(0, 0), (1, 1)])
+    // Flipped flits per case (~5% of 40-400 flits; none at all is rare, so 0-3 is one bin).
+    .ranges(CRC_ERRORS, &[(0, 3), (4, 15), (16, u64::MAX)]);
+    c
+}
+
+/// The self-test that fails declares (and samples) one coverpoint, which must stay unhit.
+fn cover_self_check() -> Coverage {
+    let mut c = Coverage::new();
+    c.named("sampled_then_failed", &["sampled"]);
+    c
 }
 
 fn drive_model(sc: &Scenario) -> Result<Outcome, String> {
@@ -225,9 +360,17 @@ fn note(sc: &Scenario, o: &Outcome) -> String {
 }
 
 fn random_workload(seed: u64) -> CaseResult {
-    case(|cycles| {
+    case(cover_random_workload, |cycles, cov| {
         let sc = random_scenario(seed, Values::Special);
-        let r = drive_rtl(&sc, cycles)?;
+        let r = drive_rtl(&sc, cycles, cov)?;
+        cov.sample(
+            RESPONSE_ORDER,
+            if sc.out_of_order {
+                "out-of-order"
+            } else {
+                "in-order"
+            },
+        );
         let m = drive_model(&sc)?;
         let diffs = compare(&r, &m, true);
         ensure!(diffs.is_empty(), "RTL vs model: {}", summarize(&diffs));
@@ -238,10 +381,12 @@ fn random_workload(seed: u64) -> CaseResult {
 }
 
 fn back_pressure(seed: u64) -> CaseResult {
-    case(|cycles| {
+    case(cover_back_pressure, |cycles, cov| {
         let mut sc = random_scenario(seed, Values::Plain);
         sc.res_ready_percent = Rng::new(seed).fork(1).range(10, 90) as u32;
-        let r = drive_rtl(&sc, cycles)?;
+        let r = drive_rtl(&sc, cycles, cov)?;
+        cov.sample_value(RES_READY, sc.res_ready_percent as u64);
+        cov.sample_value(RES_STALL, r.res_stall_cycles);
         let m = drive_model(&sc)?;
         // The model does not model result stalls: sums, order and counters only.
         let diffs = compare(&r, &m, false);
@@ -254,12 +399,16 @@ fn back_pressure(seed: u64) -> CaseResult {
             r.results.len()
         );
         no_port_errors(&r)?;
-        Ok(note(&sc, &r))
+        Ok(format!(
+            "{} result stall cycles, {}",
+            r.res_stall_cycles,
+            note(&sc, &r)
+        ))
     })
 }
 
 fn raw_bits_adder(seed: u64) -> CaseResult {
-    case(|cycles| {
+    case(cover_raw_bits_adder, |cycles, cov| {
         // Two-row bags: each lane is (+0 + a) + (+0 + b), the RTL adder against the host's
         // binary32 addition on any bit patterns (NaN results canonical).
         let mut rng = Rng::new(seed);
@@ -273,10 +422,12 @@ fn raw_bits_adder(seed: u64) -> CaseResult {
             gap_chance: 0.0,
             res_ready_percent: 100,
         };
-        let r = drive_rtl(&sc, cycles)?;
+        let r = drive_rtl(&sc, cycles, cov)?;
         for (i, b) in sc.bags.iter().enumerate() {
             for lane in 0..16 {
                 let (a, c) = (b.rows[0][lane], b.rows[1][lane]);
+                cov.sample_value(OPERAND_EXP, (a >> 23 & 0xFF) as u64);
+                cov.sample_value(OPERAND_EXP, (c >> 23 & 0xFF) as u64);
                 let add = pifs_sim::fp::add;
                 let want = add(add(0, a), add(0, c));
                 let got = r.sums[i].0.get(lane).copied();
@@ -291,7 +442,7 @@ fn raw_bits_adder(seed: u64) -> CaseResult {
 }
 
 fn ooo_many_bags(seed: u64) -> CaseResult {
-    case(|cycles| {
+    case(cover_ooo_many_bags, |cycles, cov| {
         // 16 bags share the port's 256 tags in random shares, so one wave keeps every bag slot
         // busy and the shuffled responses interleave all 16 bags.
         let mut rng = Rng::new(seed);
@@ -310,7 +461,7 @@ fn ooo_many_bags(seed: u64) -> CaseResult {
             gap_chance: if rng.chance(0.5) { 0.0 } else { 0.1 },
             res_ready_percent: 100,
         };
-        let r = drive_rtl(&sc, cycles)?;
+        let r = drive_rtl(&sc, cycles, cov)?;
         let m = drive_model(&sc)?;
         let diffs = compare(&r, &m, true);
         ensure!(diffs.is_empty(), "RTL vs model: {}", summarize(&diffs));
@@ -321,7 +472,7 @@ fn ooo_many_bags(seed: u64) -> CaseResult {
 }
 
 fn line_rate(seed: u64) -> CaseResult {
-    case(|cycles| {
+    case(cover_line_rate, |cycles, cov| {
         let mut rng = Rng::new(seed);
         let lines = rng.range(1, 8) as usize;
         let rows = 256 / lines;
@@ -335,7 +486,8 @@ fn line_rate(seed: u64) -> CaseResult {
             gap_chance: 0.0,
             res_ready_percent: 100,
         };
-        let r = drive_rtl(&sc, cycles)?;
+        let r = drive_rtl(&sc, cycles, cov)?;
+        cov.sample_value(FLIT_STALL, r.flit_stall_cycles);
         ensure!(
             r.flit_stall_cycles == 0,
             "{lines} line(s) per row: the port refused a flit in {} cycles",
@@ -353,16 +505,19 @@ fn line_rate(seed: u64) -> CaseResult {
 }
 
 fn corrupted_stream(seed: u64) -> CaseResult {
-    case(|cycles| {
+    case(cover_corrupted_stream, |cycles, cov| {
         let mut rng = Rng::new(seed);
         let rows = rng.range(40, 200) as usize;
         let (cmds, mut flits) = random_stream(&mut rng.fork(1), rows);
         let flipped = flip_random_bits(&mut rng, &mut flits, 0.05);
+        sample_wave(cov, &mut CmdTap::new(), &mut FlitTap::new(), &cmds, &flits);
+        cov.sample_value(CRC_ERRORS, flipped);
         let mut rtl = RtlPort::new(seed, None).map_err(|e| e.to_string())?;
         let r = play_stream(&cmds, &flits, &mut rtl).map_err(|e| format!("rtl: {e}"));
         *cycles = rtl.now();
-        rtl.finish();
+        let fin = crate::finished(rtl.finish()).map_err(|e| format!("rtl: {e}"));
         let r = r?;
+        fin?;
         let m =
             play_stream(&cmds, &flits, &mut ModelPort::new()).map_err(|e| format!("model: {e}"))?;
         ensure!(
@@ -394,13 +549,22 @@ fn corrupted_stream(seed: u64) -> CaseResult {
     })
 }
 
+fn switch_random(seed: u64) -> CaseResult {
+    case(switch_tb::switch_coverage, |cycles, cov| {
+        switch_tb::switch_random_case(seed, cycles, cov)
+    })
+}
+
 fn self_check_fail(seed: u64) -> CaseResult {
+    let mut coverage = cover_self_check();
+    coverage.sample("sampled_then_failed", "sampled");
     CaseResult {
         passed: false,
         message: format!(
             "deliberate failure (seed {seed}): <tag attr=\"x\"> & 'quotes' ]]> \u{1}control\nsecond line"
         ),
         cycles: 0,
+        coverage,
     }
 }
 
@@ -420,6 +584,7 @@ fn self_check_hang(seed: u64) -> CaseResult {
         passed: true,
         message: format!("slept 1.5 s (seed {seed})"),
         cycles: 0,
+        coverage: Coverage::new(),
     }
 }
 
@@ -483,6 +648,8 @@ pub struct CaseReport {
     pub message: String,
     pub cycles: u64,
     pub wall: Duration,
+    /// The case's coverage samples (empty for a panic, a timeout or a case not run).
+    pub coverage: Coverage,
 }
 
 thread_local! {
@@ -543,6 +710,7 @@ pub fn run_case(spec: CaseSpec) -> CaseReport {
             message: c.message,
             cycles: c.cycles,
             wall,
+            coverage: c.coverage,
         },
         Err(payload) => {
             let msg = recorded.unwrap_or_else(|| format!("panic: {}", payload_text(&*payload)));
@@ -552,6 +720,7 @@ pub fn run_case(spec: CaseSpec) -> CaseReport {
                 message: msg,
                 cycles: 0,
                 wall,
+                coverage: Coverage::new(),
             }
         }
     }
@@ -637,6 +806,7 @@ pub fn run_pool(
                     message: format!("still running after {:.1} s (timeout)", t.as_secs_f64()),
                     cycles: 0,
                     wall: s.elapsed(),
+                    coverage: Coverage::new(),
                 };
                 progress(&rep);
                 reports[i] = Some(rep);
@@ -660,12 +830,30 @@ pub fn run_pool(
                     message: "not run: every worker thread was stuck in a timed-out case".into(),
                     cycles: 0,
                     wall: Duration::ZERO,
+                    coverage: Coverage::new(),
                 };
                 progress(&rep);
                 rep
             })
         })
         .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Coverage of a run.
+
+/// The functional coverage of a run: the declarations of `benches` (so their unhit bins are
+/// listed) plus the samples of every case that passed. A case that failed, panicked, timed out
+/// or did not run adds nothing: its stimulus was not checked.
+pub fn merge_coverage(benches: &[Testbench], reports: &[CaseReport]) -> CoverageReport {
+    let mut cov = CoverageReport::new();
+    for b in benches {
+        cov.add(b.name, &(b.cover)());
+    }
+    for r in reports.iter().filter(|r| r.status.passed()) {
+        cov.add_case(r.spec.bench.name, &r.coverage);
+    }
+    cov
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 //! `pifs-regress` end to end: a small run writes well-formed JUnit XML with the right counts and
 //! the same results on one thread as on two; a deliberately failing case (and a panicking one)
-//! makes the run exit 1, lands in the XML as <failure>, and replays from its printed case seed.
+//! makes the run exit 1, lands in the XML as <failure>, and replays from its printed case seed;
+//! coverage.json is consistent, identical on one thread and two, and merges passing cases only;
+//! the switch testbench runs in the registry.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -92,6 +94,37 @@ fn parse(out: &Path) -> (usize, usize, Vec<Case>) {
     (tests, failures, cases)
 }
 
+/// Parse coverage.json and check it is consistent: every entry's `hit` is its count of bins
+/// above zero and `total` its number of bins, and the summary adds them up. Returns the value.
+fn coverage(out: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(out.join("coverage.json")).expect("coverage.json");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("coverage.json is JSON");
+    let (mut hit, mut total) = (0, 0);
+    for p in v["coverpoints"].as_array().expect("coverpoints") {
+        let bins = p["bins"].as_object().expect("bins");
+        let h = bins.values().filter(|c| c.as_u64().unwrap() > 0).count();
+        assert_eq!(p["hit"].as_u64(), Some(h as u64), "{p}");
+        assert_eq!(p["total"].as_u64(), Some(bins.len() as u64), "{p}");
+        assert!(p["testbench"].is_string() && p["name"].is_string(), "{p}");
+        hit += h;
+        total += bins.len();
+    }
+    assert_eq!(v["summary"]["bins_hit"].as_u64(), Some(hit as u64));
+    assert_eq!(v["summary"]["bins_total"].as_u64(), Some(total as u64));
+    v
+}
+
+/// The bins of coverpoint `name` of `testbench`.
+fn bins<'a>(v: &'a serde_json::Value, testbench: &str, name: &str) -> &'a serde_json::Value {
+    v["coverpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["testbench"] == testbench && p["name"] == name)
+        .map(|p| &p["bins"])
+        .unwrap_or_else(|| panic!("no coverpoint {testbench}.{name}"))
+}
+
 fn has_line(o: &Output, line: &str) -> bool {
     String::from_utf8_lossy(&o.stdout)
         .lines()
@@ -142,6 +175,83 @@ fn two_seeds_of_two_tests_write_junit_xml_and_agree_across_threads() {
         cases.iter().map(|c| &c.4).collect::<Vec<_>>(),
         serial.iter().map(|c| &c.4).collect::<Vec<_>>()
     );
+
+    // Coverage: the selected testbenches only, all four cases merged, and the same counts
+    // whatever the thread count (the merge does not depend on completion order).
+    let cov = coverage(&a);
+    assert_eq!(cov, coverage(&b));
+    assert_eq!(cov["summary"]["cases_merged"].as_u64(), Some(4));
+    let mut tbs: Vec<&str> = cov["coverpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["testbench"].as_str().unwrap())
+        .collect();
+    tbs.dedup();
+    assert_eq!(tbs, ["random_workload", "corrupted_stream"]);
+    // Two random_workload cases sample one response order each.
+    let order = bins(&cov, "random_workload", "response_order");
+    let n: u64 = order
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|c| c.as_u64().unwrap())
+        .sum();
+    assert_eq!(n, 2);
+    // Every corrupted_stream case flips bits in some flits: two samples of crc_errors.
+    let crc = bins(&cov, "corrupted_stream", "crc_errors");
+    let n: u64 = crc
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|c| c.as_u64().unwrap())
+        .sum();
+    assert_eq!(n, 2);
+    // The table is printed after the summary.
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("random_workload   slot_formats"),
+        "coverage table:\n{stdout}"
+    );
+    let (hit, total) = (
+        cov["summary"]["bins_hit"].as_u64().unwrap(),
+        cov["summary"]["bins_total"].as_u64().unwrap(),
+    );
+    assert!(stdout.contains(&format!("functional coverage: {hit} of {total} bins hit")));
+}
+
+#[test]
+fn the_switch_testbench_is_in_the_registry_and_samples_coverage() {
+    let d = out_dir("switch");
+    let o = regress(
+        &["--tests", "^switch_random$", "--seeds", "2", "--seed", "11"],
+        &d,
+        false,
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let (tests, failures, cases) = parse(&d);
+    assert_eq!((tests, failures), (2, 0));
+    for c in &cases {
+        let cycles: u64 =
+            c.4.split_whitespace()
+                .find_map(|w| w.strip_prefix("cycles="))
+                .expect("cycles in system-out")
+                .parse()
+                .unwrap();
+        assert!(cycles > 0, "{}: the RTL ran", c.0);
+    }
+    let cov = coverage(&d);
+    // One sample per case of the per-case points, one per logical bag of ports_per_bag.
+    let mode = bins(&cov, "switch_random", "rtl_vs_model");
+    let n: u64 = mode
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|c| c.as_u64().unwrap())
+        .sum();
+    assert_eq!(n, 2);
+    let formats = bins(&cov, "switch_random", "slot_formats");
+    assert!(formats["H3"].as_u64().unwrap() + formats["H5"].as_u64().unwrap() > 0);
 }
 
 #[test]
@@ -170,6 +280,14 @@ fn a_failing_or_panicking_case_fails_the_run_and_replays() {
     assert!(has_line(&o, "2 passed, 2 failed"));
     let (tests, failures, cases) = parse(&d);
     assert_eq!((tests, failures), (4, 2));
+    // The failing cases sampled their coverpoint, but only passing cases are merged: it is
+    // declared (listed as unhit) with a count of zero.
+    let cov = coverage(&d);
+    assert_eq!(cov["summary"]["cases_merged"].as_u64(), Some(2));
+    assert_eq!(
+        bins(&cov, "self_check_fail", "sampled_then_failed")["sampled"].as_u64(),
+        Some(0)
+    );
     let failed: Vec<&Case> = cases.iter().filter(|c| c.2 == 1).collect();
     assert_eq!(failed.len(), 2);
     assert!(failed.iter().all(|c| c.0.starts_with("self_check_fail[")));

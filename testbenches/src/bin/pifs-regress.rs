@@ -1,7 +1,9 @@
 //! `pifs-regress` (run by `make regress`): every testbench of [`pifs_tb::regress`] over many
 //! seeds on a pool of threads (one Verilated model per case, built on the thread that runs it),
-//! a cocotb-style summary table, a replay command for each failure, JUnit XML, and exit status 1
-//! when any case failed (2 on bad usage).
+//! a cocotb-style summary table, a replay command for each failure, JUnit XML, the functional
+//! coverage of the passing cases (`coverage.json`, see
+//! [`pifs_tb::coverage::CoverageReport::to_json`], and a table), and exit status 1 when any case
+//! failed (2 on bad usage).
 //!
 //! Case seeds derive from one run seed ([`pifs_tb::regress::case_seed`]): the same run seed, test
 //! name and index give the same case on any machine, whatever the selection, order or thread
@@ -33,7 +35,7 @@ struct Args {
     /// Worker threads (default: the number of cores).
     #[arg(long)]
     jobs: Option<usize>,
-    /// Folder for results.xml (JUnit).
+    /// Folder for results.xml (JUnit) and coverage.json (functional coverage).
     #[arg(long, default_value = "out/regress")]
     out: PathBuf,
     /// Replay one case: the testbench's name (any, self-tests included) ...
@@ -118,6 +120,7 @@ fn run(a: &Args) -> Result<bool, String> {
         ("jobs".to_string(), jobs.to_string()),
     ];
 
+    let mut benches: Vec<Testbench> = Vec::new();
     let cases: Vec<CaseSpec> = if let (Some(name), Some(seed)) = (&a.test, a.case_seed) {
         let bench = *all
             .iter()
@@ -125,6 +128,7 @@ fn run(a: &Args) -> Result<bool, String> {
             .ok_or_else(|| format!("--test {name}: no such testbench (see --list)"))?;
         writeln!(out, "regress: replay of {name} with case seed {seed}").ok();
         props.push(("case_seed".into(), seed.to_string()));
+        benches.push(bench);
         vec![CaseSpec {
             bench,
             index: None,
@@ -170,6 +174,7 @@ fn run(a: &Args) -> Result<bool, String> {
         props.push(("run_seed".into(), run_seed.to_string()));
         props.push(("seeds".into(), a.seeds.to_string()));
         props.push(("tests".into(), a.tests.clone().unwrap_or_default()));
+        benches.clone_from(&chosen);
         chosen
             .iter()
             .flat_map(|&bench| {
@@ -184,6 +189,7 @@ fn run(a: &Args) -> Result<bool, String> {
     out.flush().ok();
 
     let xml_path = a.out.join("results.xml");
+    let cov_path = a.out.join("coverage.json");
     eprintln!(
         "regress: {} case(s) on {} thread(s), {}; JUnit XML: {}",
         cases.len(),
@@ -214,6 +220,10 @@ fn run(a: &Args) -> Result<bool, String> {
     let partial = xml_path.with_extension("xml.partial");
     std::fs::write(&partial, xml).map_err(|e| format!("{}: {e}", partial.display()))?;
     std::fs::rename(&partial, &xml_path).map_err(|e| format!("{}: {e}", xml_path.display()))?;
+    let cov = regress::merge_coverage(&benches, &reports);
+    let partial = cov_path.with_extension("json.partial");
+    std::fs::write(&partial, cov.to_json()).map_err(|e| format!("{}: {e}", partial.display()))?;
+    std::fs::rename(&partial, &cov_path).map_err(|e| format!("{}: {e}", cov_path.display()))?;
 
     print_summary(&mut out, &reports, wall);
     let failed: Vec<&CaseReport> = reports.iter().filter(|r| !r.status.passed()).collect();
@@ -233,6 +243,7 @@ fn run(a: &Args) -> Result<bool, String> {
             writeln!(out, "      or: {}", replay_cargo(&r.spec)).ok();
         }
     }
+    writeln!(out, "\n{}", cov.table()).ok();
     writeln!(
         out,
         "{} passed, {} failed",
@@ -241,7 +252,11 @@ fn run(a: &Args) -> Result<bool, String> {
     )
     .ok();
     out.flush().ok();
-    eprintln!("regress: JUnit XML written to {}", xml_path.display());
+    eprintln!(
+        "regress: JUnit XML written to {}, coverage to {}",
+        xml_path.display(),
+        cov_path.display()
+    );
     Ok(failed.is_empty())
 }
 
