@@ -443,6 +443,18 @@ impl SysConfig {
         )?;
         range("device.jitter_ns", self.device.jitter_ns, 0.0, 1.0e6, "ns")?;
         range("device.gbps", self.device.gbps, 0.1, 1.0e4, "GB/s")?;
+        if !["host", "usp"].contains(&self.pifs.combine.as_str()) {
+            return Err(format!(
+                "pifs.combine = {:?}: must be host or usp",
+                self.pifs.combine
+            ));
+        }
+        if !["switch", "ports"].contains(&self.pifs.level.as_str()) {
+            return Err(format!(
+                "pifs.level = {:?}: must be switch or ports",
+                self.pifs.level
+            ));
+        }
         if !["row", "table", "page"].contains(&self.device.interleave.as_str()) {
             return Err(format!(
                 "device.interleave = {:?}: must be row, table or page",
@@ -577,6 +589,8 @@ mod tests {
             "switch.traversal_ns=-5",
             "switch.traversal_ns=fast",
             "device.interleave=diagonal",
+            "pifs.combine=dpu",
+            "pifs.level=chip",
             "host_link.lanes=3",
         ] {
             let e = c.set(bad).unwrap_err();
