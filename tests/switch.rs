@@ -14,7 +14,7 @@ use pifs_sim::params::NUM_BAGS;
 use pifs_sim::switch::{SwitchCmd, SwitchConfig, SwitchModel, UpLine};
 use pifs_sim::switch_model::ModelSwitch;
 use pifs_sim::switch_rtl::RtlSwitch;
-use pifs_sim::Command;
+use pifs_sim::{wave_time_ps, Command, WaveSpec};
 use pifs_tb::switch_tb::{
     check_backends_agree, check_credits, check_lines_once, check_mem_reqs, check_sums, line_addr,
     play, random_switch_scenario, SwOutcome, SwScenario,
@@ -327,7 +327,7 @@ fn bad_commands_are_dropped_or_rejected_on_both_backends() {
         assert_eq!(sw.counters(1).cmd_errors, 1, "{backend}");
         assert_eq!(sw.counters(2).cmd_errors, 1, "{backend}");
         outs.push((reqs, sw.switch_counters()));
-        sw.finish();
+        sw.finish().unwrap();
     }
     assert_eq!(outs[0], outs[1], "rtl and model agree cycle for cycle");
 }
@@ -404,10 +404,35 @@ fn fixed_8_port_scenario() {
     insta::assert_json_snapshot!("fixed_8_port_scenario_model", snap(&m));
 }
 
+/// Full names (`scope.name[range]`, as GTKWave writes them) of the variables a VCD declares, and
+/// the times of its value changes.
+fn vcd_names_and_times(text: &str) -> (Vec<String>, Vec<u64>) {
+    let (mut names, mut times, mut scope) = (Vec::new(), Vec::new(), Vec::<&str>::new());
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        match f.first() {
+            Some(&"$scope") => scope.push(f[2]),
+            Some(&"$upscope") => {
+                scope.pop();
+            }
+            Some(&"$var") => {
+                let range = if f[5] == "$end" { "" } else { f[5] };
+                names.push(format!("{}.{}{range}", scope.join("."), f[4]));
+            }
+            Some(t) if t.starts_with('#') => times.push(t[1..].parse().unwrap()),
+            _ => {}
+        }
+    }
+    (names, times)
+}
+
 #[test]
 fn waves_are_written_when_asked() {
-    let path = std::env::temp_dir().join(format!("pifs-switch-{}.fst", std::process::id()));
-    let mut rtl = RtlSwitch::new(9, Some(&path)).unwrap();
+    let dir = std::env::temp_dir().join(format!("pifs-switch-wave-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut spec = WaveSpec::new(dir.join("switch.vcd"));
+    (spec.from, spec.to, spec.port) = (10, Some(60), 1);
+    let mut rtl = RtlSwitch::new(9, Some(&spec)).unwrap();
     let mut rng = Rng::new(9);
     let sc = SwScenario {
         ports: vec![vec![random_bag(&mut rng, 3, 2, Values::Plain, 0.0)]; 2],
@@ -419,8 +444,27 @@ fn waves_are_written_when_asked() {
     };
     let out = play(&mut rtl, &sc).unwrap();
     check_sums(&sc, &out, "waves").unwrap();
+    rtl.finish().unwrap();
     drop(rtl);
-    let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    let _ = std::fs::remove_file(&path);
-    assert!(len > 1000, "FST of {len} bytes at {}", path.display());
+    let vcd = std::fs::read_to_string(&spec.path).expect("the VCD file");
+    let save = std::fs::read_to_string(spec.save_file()).expect("the GTKWave save file");
+    let _ = std::fs::remove_dir_all(&dir);
+    // Only the window is recorded: cycles 10 to 59, two dumps per cycle.
+    let (names, times) = vcd_names_and_times(&vcd);
+    assert_eq!(times.first(), Some(&wave_time_ps(10)));
+    assert_eq!(times.last(), Some(&(wave_time_ps(60) - 500)));
+    assert_eq!(times.len(), 100);
+    // Every signal of the save file exists in the waveform, and they are port 1's.
+    let signals: Vec<&str> = save.lines().filter(|l| l.starts_with("switch.")).collect();
+    assert!(
+        signals.len() > 20,
+        "{} signals in the save file",
+        signals.len()
+    );
+    for s in &signals {
+        assert!(names.iter().any(|n| n == s), "{s} is not in the VCD");
+        let port_scope = s.contains(".gen_port[") || s.contains(".gen_cmd[");
+        assert!(!port_scope || s.contains("[1]."), "{s} is not port 1's");
+    }
+    assert!(signals.iter().any(|s| s.contains(".gen_port[1].u_port.")));
 }

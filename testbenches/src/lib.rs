@@ -403,32 +403,8 @@ pub fn drive_with(
     out.proto_errors = c.proto_errors;
     out.cmd_errors = c.cmd_errors;
     out.tag_errors = c.tag_errors;
-    finished(port.finish())?;
+    port.finish()?;
     Ok(out)
-}
-
-/// What `finish()` of a port or switch backend returns: nothing, or (since the waveform
-/// hooks) a `Result`. [`finished`] turns either into a `Result`, so the testbenches report a
-/// failed finish without depending on which of the two the backends have.
-pub trait FinishOutcome {
-    fn into_result(self) -> Result<(), SimError>;
-}
-
-impl FinishOutcome for () {
-    fn into_result(self) -> Result<(), SimError> {
-        Ok(())
-    }
-}
-
-impl FinishOutcome for Result<(), SimError> {
-    fn into_result(self) -> Result<(), SimError> {
-        self
-    }
-}
-
-/// The outcome of a backend's `finish()` as a `Result`.
-pub fn finished(f: impl FinishOutcome) -> Result<(), SimError> {
-    f.into_result()
 }
 
 /// Compare an RTL outcome with the reference model's. `timing` also compares cycles (valid

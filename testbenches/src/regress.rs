@@ -515,7 +515,7 @@ fn corrupted_stream(seed: u64) -> CaseResult {
         let mut rtl = RtlPort::new(seed, None).map_err(|e| e.to_string())?;
         let r = play_stream(&cmds, &flits, &mut rtl).map_err(|e| format!("rtl: {e}"));
         *cycles = rtl.now();
-        let fin = crate::finished(rtl.finish()).map_err(|e| format!("rtl: {e}"));
+        let fin = rtl.finish().map_err(|e| format!("rtl: {e}"));
         let r = r?;
         fin?;
         let m =

@@ -299,7 +299,7 @@ pub fn play(sw: &mut dyn SwitchModel, sc: &SwScenario) -> Result<SwOutcome, SimE
     }
     out.counters = (0..n).map(|p| sw.counters(p)).collect();
     out.switch = sw.switch_counters();
-    crate::finished(sw.finish())?;
+    sw.finish()?;
     Ok(out)
 }
 
