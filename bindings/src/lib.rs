@@ -207,7 +207,7 @@ pub use ffi::{
     CmdIn, Counters, FlitIn, MemReqOut, MonOut, ResOut, SwitchCounters, SwitchParams, UpOut,
     WaveVar,
 };
-pub use wave::{wave_time_ps, WaveFormat, WaveSpec};
+pub use wave::{fst_reader_available, wave_time_ps, WaveFormat, WaveSpec};
 
 mod wave;
 

