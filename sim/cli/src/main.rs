@@ -385,19 +385,24 @@ fn write_atomically(
 }
 
 fn decode(a: DecodeArgs) -> Result<(), Failure> {
-    let (name, text) = if a.file == "-" {
-        let mut s = String::new();
+    let (name, bytes) = if a.file == "-" {
+        let mut s = Vec::new();
         std::io::stdin()
-            .read_to_string(&mut s)
+            .read_to_end(&mut s)
             .map_err(|e| bad_input(anyhow!("<stdin>: cannot read: {e}")))?;
         ("<stdin>".to_string(), s)
     } else {
         let s = std::fs::read(&a.file)
             .map_err(|e| bad_input(anyhow!("{}: cannot read: {e}", a.file)))?;
-        let s = String::from_utf8(s)
-            .map_err(|_| bad_input(anyhow!("{}: not text (invalid UTF-8)", a.file)))?;
         (a.file.clone(), s)
     };
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        bad_input(anyhow!(
+            "{name}:{line}: not text (invalid UTF-8 at byte {at}), expected one flit per line as 132 hex characters"
+        ))
+    })?;
     let mut flits = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let t = line.trim();
@@ -406,6 +411,11 @@ fn decode(a: DecodeArgs) -> Result<(), Failure> {
         }
         let f = Flit::from_hex(t).map_err(|e| bad_input(anyhow!("{name}:{}: {e}", n + 1)))?;
         flits.push(f);
+    }
+    if flits.is_empty() {
+        return Err(bad_input(anyhow!(
+            "{name}: no flits (the input is empty or holds only blank and '#' lines)"
+        )));
     }
     let report = decode_stream(a.dir, &flits);
     if a.json {

@@ -414,31 +414,64 @@ fn merge_dir(dir: &Path, started: Instant) -> Result<(), Failure> {
             dir.display()
         ))
     })?;
-    let parse = || -> Option<(Vec<Axis>, usize)> {
-        let doc: serde_json::Value = serde_json::from_str(&text).ok()?;
-        let n = usize::try_from(doc.get("points")?.as_u64()?).ok()?;
-        let axes = doc
-            .get("axes")?
-            .as_array()?
-            .iter()
-            .map(|x| {
-                Some(Axis {
-                    key: x.get("key")?.as_str()?.to_string(),
-                    values: x
-                        .get("values")?
-                        .as_array()?
-                        .iter()
-                        .map(|v| v.as_str().map(String::from))
-                        .collect::<Option<_>>()?,
-                })
-            })
-            .collect::<Option<Vec<_>>>()?;
-        Some((axes, n))
-    };
-    let (axes, n) = parse()
-        .filter(|(axes, n)| grid(axes).len() == *n)
-        .ok_or_else(|| bad_input(anyhow!("{}: not a pifs sweep grid", path.display())))?;
+    let (axes, n) = parse_grid(&text)
+        .map_err(|e| bad_input(anyhow!("{}: {e} (not a pifs sweep grid)", path.display())))?;
     finish(dir, &axes, n, started)
+}
+
+/// The axes and point count of a grid.json; the error names the field at fault.
+fn parse_grid(text: &str) -> Result<(Vec<Axis>, usize), String> {
+    if text.trim().is_empty() {
+        return Err("empty file".into());
+    }
+    let doc: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let n = doc
+        .get("points")
+        .ok_or("points: missing")?
+        .as_u64()
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or("points: not a non-negative integer")?;
+    let axes = doc
+        .get("axes")
+        .ok_or("axes: missing")?
+        .as_array()
+        .ok_or("axes: not a list")?
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let key = x
+                .get("key")
+                .and_then(|k| k.as_str())
+                .ok_or(format!("axes[{i}].key: missing or not a string"))?;
+            let values = x
+                .get("values")
+                .and_then(|v| v.as_array())
+                .and_then(|v| {
+                    v.iter()
+                        .map(|v| v.as_str().map(String::from))
+                        .collect::<Option<Vec<_>>>()
+                })
+                .filter(|v| !v.is_empty())
+                .ok_or(format!(
+                    "axes[{i}].values: missing, empty or not a list of strings"
+                ))?;
+            Ok(Axis {
+                key: key.to_string(),
+                values,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let combos = axes
+        .iter()
+        .try_fold(1usize, |acc, a| acc.checked_mul(a.values.len()));
+    if combos != Some(n) {
+        let combos = combos.map_or("too many".to_string(), |c| c.to_string());
+        return Err(format!(
+            "points: {n}, but the axes give {combos} combination(s)"
+        ));
+    }
+    Ok((axes, n))
 }
 
 /// A new grid's commands differ from the folder's: remove the old points and merged results,
@@ -740,8 +773,16 @@ fn merge(out: &Path, axes: &[Axis], n: usize) -> Result<Vec<Row>, Failure> {
             .map(|(name, ptr)| {
                 let v = doc
                     .pointer(ptr)
-                    .and_then(|v| v.as_f64())
-                    .ok_or_else(|| anyhow!("{}: missing {ptr}", path.display()))?;
+                    .ok_or_else(|| anyhow!("{}: {ptr}: missing", path.display()))?;
+                let v = v
+                    .as_f64()
+                    .ok_or_else(|| anyhow!("{}: {ptr}: {v} is not a number", path.display()))?;
+                if !(v.is_finite() && v >= 0.0) {
+                    return Err(anyhow!(
+                        "{}: {ptr}: {v} is out of range (a latency or ratio, >= 0)",
+                        path.display()
+                    ));
+                }
                 Ok((name.to_string(), v))
             })
             .collect::<anyhow::Result<Vec<_>>>()

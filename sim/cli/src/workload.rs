@@ -77,6 +77,15 @@ pub fn parse_selection(tables: Option<&str>, samples: Option<&str>) -> anyhow::R
     Ok((tables, samples))
 }
 
+/// Names the weights file in an error found by checking a trace against it (the table count
+/// and the rows come from the weights, the message's file is the trace).
+fn weights_note(a: &WorkloadArgs) -> String {
+    a.weights
+        .as_ref()
+        .map(|p| format!(" (table sizes from --weights {})", p.display()))
+        .unwrap_or_default()
+}
+
 pub fn load_workload(a: &WorkloadArgs) -> anyhow::Result<(Trace, Weights, String)> {
     let weights = match &a.weights {
         Some(p) => Some(pifs_dlrm::read_weights_npz(p, a.dim).map_err(|e| anyhow!("{e}"))?),
@@ -89,7 +98,8 @@ pub fn load_workload(a: &WorkloadArgs) -> anyhow::Result<(Trace, Weights, String
         let src = tp.display().to_string();
         let weights = match weights {
             Some(w) => {
-                w.check_trace(&trace, &src).map_err(|e| anyhow!("{e}"))?;
+                w.check_trace(&trace, &src)
+                    .map_err(|e| anyhow!("{e}{}", weights_note(a)))?;
                 if let Some(r) = a.rows {
                     trace.check_rows(&[r], &src).map_err(|e| anyhow!("{e}"))?;
                 }
@@ -154,14 +164,17 @@ pub fn load_workload(a: &WorkloadArgs) -> anyhow::Result<(Trace, Weights, String
         .map_err(|e| anyhow!("{e}"))?;
     let weights = match weights {
         Some(w) => {
-            w.check_trace(&trace, m).map_err(|e| anyhow!("{e}"))?;
+            w.check_trace(&trace, m)
+                .map_err(|e| anyhow!("{e}{}", weights_note(a)))?;
             w
         }
         None => Weights::Synthetic { dim },
     };
     if weights.dim() != dim {
+        let file = a.weights.as_ref().map(|p| p.display().to_string());
         return Err(anyhow!(
-            "--weights has dim {}, the workload dim {dim}",
+            "{}: table_0: dim {}, but --model {m} has dim {dim} (--dim changes it)",
+            file.as_deref().unwrap_or("--weights"),
             weights.dim()
         ));
     }

@@ -789,8 +789,25 @@ impl Npz {
     pub fn open(path: &Path) -> Result<Npz, DlrmError> {
         let file = path.display().to_string();
         let f = File::open(path).map_err(|e| DlrmError::io(&file, "open", e))?;
-        let archive = ZipArchive::new(BufReader::new(f))
-            .map_err(|e| DlrmError::archive(&file, format!("not a .npz (zip) archive: {e}")))?;
+        let meta = f.metadata().map_err(|e| DlrmError::io(&file, "read", e))?;
+        if meta.is_dir() {
+            return Err(DlrmError::archive(
+                &file,
+                "is a directory, expected a .npz (zip) archive",
+            ));
+        }
+        if meta.len() == 0 {
+            return Err(DlrmError::archive(
+                &file,
+                "empty file (0 bytes), expected a .npz (zip) archive",
+            ));
+        }
+        let archive = ZipArchive::new(BufReader::new(f)).map_err(|e| {
+            DlrmError::archive(
+                &file,
+                format!("not a .npz (zip) archive, or a truncated one: {e}"),
+            )
+        })?;
         let mut names: Vec<String> = archive
             .file_names()
             .filter_map(|n| n.strip_suffix(".npy"))

@@ -298,6 +298,27 @@ pub const PRESETS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The `section.key` (or `section`, or `key`) of the TOML line holding byte `at`, for naming
+/// the field in a parse error: the last `[section]` header above it and the text before `=`.
+fn key_at(text: &str, at: usize) -> Option<String> {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let section = text[..line_start]
+        .lines()
+        .map(str::trim)
+        .rfind(|l| l.starts_with('[') && l.ends_with(']'))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"').to_string())
+        .filter(|k| !k.is_empty() && !k.contains(char::is_whitespace));
+    match (section, key) {
+        (Some(s), Some(k)) => Some(format!("{s}.{k}")),
+        (None, Some(k)) => Some(k),
+        _ => None,
+    }
+}
+
 impl Link {
     /// Protocol flits per ns: lanes x GT/s / 8 bytes, over 64 payload bytes per flit (so x16
     /// at 32 GT/s is one flit per ns: DESIGN.md section 2), times efficiency, capped by
@@ -333,8 +354,12 @@ impl SysConfig {
             let at = e
                 .span()
                 .map(|s| {
-                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
-                    format!(" (line {line})")
+                    let start = s.start.min(text.len());
+                    let line = text[..start].matches('\n').count() + 1;
+                    match key_at(text, start) {
+                        Some(k) => format!(" (line {line}): {k}"),
+                        None => format!(" (line {line})"),
+                    }
                 })
                 .unwrap_or_default();
             format!("{source}{at}: {msg}")
@@ -607,6 +632,10 @@ mod tests {
         let e = SysConfig::from_toml("[switch]\ntraversal_ns = 80.0\nbogus = 1\n", "c.toml")
             .unwrap_err();
         assert!(e.starts_with("c.toml (line 3)"), "{e}");
+        let e = SysConfig::from_toml("[device]\nlatency_ns = \"80 ns\"\n", "c.toml").unwrap_err();
+        assert!(e.starts_with("c.toml (line 2): device.latency_ns: "), "{e}");
+        let e = SysConfig::from_toml("this is not toml\n", "c.toml").unwrap_err();
+        assert!(e.starts_with("c.toml (line 1): "), "{e}");
         let e = SysConfig::from_toml("[device]\nlatency_ns = -1.0\n", "c.toml").unwrap_err();
         assert!(e.contains("device.latency_ns"), "{e}");
         let c = SysConfig::preset("paper").unwrap();
