@@ -42,7 +42,7 @@ help:
 	@echo "make bench            performance figures: co-sim vs native C++ Verilator, line rate, lookups/s, peak RSS"
 	@echo "make synth            Yosys synth_xilinx (xc7) area of the port and switch RTL vs docs/synth/area.json (fails beyond 10%)"
 	@echo "make synth-accept     rewrite docs/synth/area.json with the fresh synthesis figures"
-	@echo "make cov              Verilator --coverage build, the regression (SEEDS=5 cases each), annotated sources in $(OUT)/cov/, summary in docs/coverage.md"
+	@echo "make cov              Verilator --coverage build, the regression (SEEDS=20 cases each, SEED=1), annotated sources in $(OUT)/cov/, summary in docs/coverage.md"
 	@echo "make regress          every testbench over many seeds in parallel, JUnit XML in $(OUT)/regress/ (SEEDS= TESTS=regex SEED= JOBS=; TEST= CASE_SEED= replays one case)"
 
 deps:
@@ -124,10 +124,8 @@ regress:
 # Code coverage (line, toggle, assertion covers) of models Verilated with --coverage (own target
 # folder, target/cov) under the regression, plus the testbenches' functional coverpoints:
 # annotated sources in out/cov/annotated/, summary written to docs/coverage.md (checked in).
-# SEEDS defaults to 5 here unless given on the command line.
 cov:
-	@$(VL) python3 scripts/cov/cov.py --seed $(SEED) \
-	  --seeds $(if $(filter command line,$(origin SEEDS)),$(SEEDS),5) \
+	@$(VL) python3 scripts/cov/cov.py --seed $(SEED) --seeds $(SEEDS) \
 	  $(if $(value TESTS),--tests '$(value TESTS)') $(if $(JOBS),--jobs $(JOBS))
 
 # FPGA area snapshot (scripts/synth/): LUTs, FFs, DSPs, BRAMs, carry/mux cells and logic depth per

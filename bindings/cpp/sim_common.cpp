@@ -11,6 +11,10 @@
 
 #include "pifs-rtl/src/lib.rs.h"
 
+#if VM_COVERAGE
+#include "verilated_cov.h"
+#endif
+
 // Verilator up to 5.04x ships gtkwave's fstapi (writer and reader; verilated_fst_c.cpp compiles
 // it into the runtime). Later releases (the 5.048 PyPI wheel) write FST with their own writer and
 // have no reader: there, VCD output and GTKWave save files are not available.
