@@ -83,6 +83,27 @@ pub fn value(rng: &mut Rng, kind: Values) -> u32 {
     }
 }
 
+/// A bag of any row size (1-8 lines) and a mix of lengths: empty, 1-3 rows, up to the 256 tags,
+/// or exactly the 256 tags; values of `kind`, each row a repeat of an earlier one with chance 0.1.
+pub fn random_mixed_bag(rng: &mut Rng, kind: Values, poison_chance: f64) -> BagSpec {
+    let lines = rng.range(1, 8) as usize;
+    let max_rows = 256 / lines;
+    let rows = match rng.below(4) {
+        0 => 0,
+        1 => rng.range(1, 3) as usize,
+        2 => rng.range(1, max_rows as u64) as usize,
+        _ => max_rows,
+    };
+    let mut b = random_bag(rng, rows, lines, kind, poison_chance);
+    for i in 1..b.rows.len() {
+        if rng.chance(0.1) {
+            let j = rng.below(i as u64) as usize;
+            b.rows[i] = b.rows[j].clone();
+        }
+    }
+    b
+}
+
 /// A bag of `rows` rows of `lines` lines with values of `kind`.
 pub fn random_bag(
     rng: &mut Rng,
@@ -105,25 +126,9 @@ pub fn random_bag(
 pub fn random_scenario(seed: u64, kind: Values) -> Scenario {
     let mut rng = Rng::new(seed);
     let nbags = rng.range(1, 40) as usize;
-    let mut bags = Vec::new();
-    for _ in 0..nbags {
-        let lines = rng.range(1, 8) as usize;
-        let max_rows = 256 / lines;
-        let rows = match rng.below(4) {
-            0 => 0,
-            1 => rng.range(1, 3) as usize,
-            2 => rng.range(1, max_rows as u64) as usize,
-            _ => max_rows,
-        };
-        let mut b = random_bag(&mut rng, rows, lines, kind, 0.02);
-        for i in 1..b.rows.len() {
-            if rng.chance(0.1) {
-                let j = rng.below(i as u64) as usize;
-                b.rows[i] = b.rows[j].clone();
-            }
-        }
-        bags.push(b);
-    }
+    let bags = (0..nbags)
+        .map(|_| random_mixed_bag(&mut rng, kind, 0.02))
+        .collect();
     Scenario {
         bags,
         seed,

@@ -8,7 +8,7 @@
 //! problem it finds as `Err`.
 
 use crate::coverage::{self, CmdTap, Coverage, FlitTap};
-use crate::{expected_sums, random_bag, BagSpec, Scenario, Values};
+use crate::{expected_sums, random_bag, random_mixed_bag, BagSpec, Scenario, Values};
 use pifs_cxl::{Decoder, Dir, Flit, M2sPacker, M2sReq, Message};
 use pifs_rng::Rng;
 use pifs_sim::device::{LineSource, MemDevice};
@@ -310,26 +310,11 @@ pub fn random_switch_scenario(seed: u64, ports: usize) -> SwScenario {
     let mut bags = Vec::new();
     for _ in 0..ports {
         let nbags = rng.range(0, 24) as usize;
-        let mut v = Vec::new();
-        for _ in 0..nbags {
-            let lines = rng.range(1, 8) as usize;
-            let max_rows = 256 / lines;
-            let rows = match rng.below(4) {
-                0 => 0,
-                1 => rng.range(1, 3) as usize,
-                2 => rng.range(1, max_rows as u64) as usize,
-                _ => max_rows,
-            };
-            let mut b = random_bag(&mut rng, rows, lines, Values::Special, 0.0);
-            for i in 1..b.rows.len() {
-                if rng.chance(0.1) {
-                    let j = rng.below(i as u64) as usize;
-                    b.rows[i] = b.rows[j].clone();
-                }
-            }
-            v.push(b);
-        }
-        bags.push(v);
+        bags.push(
+            (0..nbags)
+                .map(|_| random_mixed_bag(&mut rng, Values::Special, 0.0))
+                .collect(),
+        );
     }
     SwScenario {
         ports: bags,
