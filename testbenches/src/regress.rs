@@ -10,7 +10,7 @@
 use crate::coverage::{self, CmdTap, Coverage, CoverageReport, FlitTap};
 use crate::{
     compare, digest, drive, drive_with, expected_sums, flip_random_bits, play_stream, random_bag,
-    random_scenario, random_stream, switch_tb, Outcome, Scenario, Values,
+    random_scenario, random_stream, switch_tb, BagSpec, Outcome, Scenario, Values,
 };
 use pifs_cxl::Flit;
 use pifs_rng::{splitmix64, Rng};
@@ -410,11 +410,21 @@ fn back_pressure(seed: u64) -> CaseResult {
 fn raw_bits_adder(seed: u64) -> CaseResult {
     case(cover_raw_bits_adder, |cycles, cov| {
         // Two-row bags: each lane is (+0 + a) + (+0 + b), the RTL adder against the host's
-        // binary32 addition on any bit patterns (NaN results canonical).
+        // binary32 addition on any bit patterns (NaN results canonical). In every third bag b
+        // is -a with up to 23 low bits changed: the sum cancels up to all of the significand,
+        // which random patterns almost never do, so the normalisation shift is exercised over
+        // its whole range.
         let mut rng = Rng::new(seed);
-        let bags = (0..120)
+        let mut bags: Vec<BagSpec> = (0..120)
             .map(|_| random_bag(&mut rng, 2, 1, Values::RawBits, 0.0))
             .collect();
+        for b in bags.iter_mut().step_by(3) {
+            for lane in 0..16 {
+                let k = rng.range(0, 23);
+                let low = (rng.below(1 << k) as u32) & 0x007F_FFFF;
+                b.rows[1][lane] = (b.rows[0][lane] ^ 0x8000_0000) ^ low;
+            }
+        }
         let sc = Scenario {
             bags,
             seed,
