@@ -42,7 +42,7 @@ help:
 	@echo "make bench            performance figures: co-sim vs native C++ Verilator, line rate, lookups/s, peak RSS"
 	@echo "make synth            Yosys synth_xilinx (xc7) area of the port and switch RTL vs docs/synth/area.json (fails beyond 10%)"
 	@echo "make synth-accept     rewrite docs/synth/area.json with the fresh synthesis figures"
-	@echo "make cov              Verilator --coverage build, the regression (SEEDS=20 cases each, SEED=1), annotated sources in $(OUT)/cov/, summary in docs/coverage.md"
+	@echo "make cov              Verilator --coverage build, the regression (SEEDS=20 cases each, SEED=1), annotated sources in out/cov/, summary in docs/coverage.md"
 	@echo "make regress          every testbench over many seeds in parallel, JUnit XML in $(OUT)/regress/ (SEEDS= TESTS=regex SEED= JOBS=; TEST= CASE_SEED= replays one case)"
 
 deps:
@@ -73,18 +73,19 @@ sweep:
 # the .gtkw save file groups). Prints the paths even when the test fails, and keeps its status.
 wave:
 	@$(VL) mkdir -p $(OUT)/wave; rc=0; \
-	if [ -n "$(TEST)" ]; then f=$(OUT)/wave/$(TEST).$(WAVE_FORMAT); rm -f "$$f"; \
+	if [ -n "$(TEST)" ]; then f=$(OUT)/wave/$(TEST).$(WAVE_FORMAT); rm -f "$$f" "$${f%.*}.gtkw"; \
 	  PIFS_WAVE="$$f" PIFS_WAVE_FROM="$(WAVE_FROM)" PIFS_WAVE_TO="$(WAVE_TO)" \
 	  PIFS_WAVE_PORT="$(WAVE_PORT)" $(CARGO) run --release --quiet -p pifs-tb --bin pifs-regress -- \
 	    --out $(OUT)/wave/regress --jobs 1 $(if $(CASE_SEED),--test '$(TEST)' \
 	    --case-seed '$(CASE_SEED)',--tests '^$(TEST)$$' --seeds 1 --seed $(SEED)) || rc=$$?; \
-	else f=$(OUT)/wave/run.$(WAVE_FORMAT); rm -f "$$f"; \
+	else f=$(OUT)/wave/run.$(WAVE_FORMAT); rm -f "$$f" "$${f%.*}.gtkw"; \
 	  $(CARGO) run --release --quiet --bin pifs -- run --model $(MODEL) --batch $(BATCH) \
 	    --ports $(PORTS) --seed $(SEED) --wave "$$f" $(if $(WAVE_FROM),--wave-from $(WAVE_FROM)) \
 	    $(if $(WAVE_TO),--wave-to $(WAVE_TO)) $(if $(WAVE_PORT),--wave-port $(WAVE_PORT)) || rc=$$?; \
 	fi; \
-	if [ -s "$$f" ]; then echo "wave: $$f"; echo "gtkwave: gtkwave $${f%.*}.gtkw"; \
-	else echo "make wave: no waveform written (does $(TEST) build an RTL model?)" >&2; \
+	if [ -s "$$f" ]; then echo "wave: $$f"; \
+	  if [ -s "$${f%.*}.gtkw" ]; then echo "gtkwave: gtkwave $${f%.*}.gtkw"; fi; \
+	else echo "make wave: no waveform written$(if $(TEST), (does $(TEST) build an RTL model?))" >&2; \
 	  [ $$rc -ne 0 ] || rc=1; fi; exit $$rc
 
 test:
@@ -121,11 +122,11 @@ regress:
 	  $(if $(value TESTS),--tests '$(value TESTS)') \
 	  $(if $(TEST)$(CASE_SEED),--test '$(TEST)' --case-seed '$(CASE_SEED)')
 
-# Code coverage (line, toggle, assertion covers) of models Verilated with --coverage (own target
+# Code coverage (block, branch, toggle) of models Verilated with --coverage (own target
 # folder, target/cov) under the regression, plus the testbenches' functional coverpoints:
 # annotated sources in out/cov/annotated/, summary written to docs/coverage.md (checked in).
 cov:
-	@$(VL) python3 scripts/cov/cov.py --seed $(SEED) --seeds $(SEEDS) \
+	@$(VL) CARGO="$(CARGO)" python3 scripts/cov/cov.py --seed $(SEED) --seeds $(SEEDS) \
 	  $(if $(value TESTS),--tests '$(value TESTS)') $(if $(JOBS),--jobs $(JOBS))
 
 # FPGA area snapshot (scripts/synth/): LUTs, FFs, DSPs, BRAMs, carry/mux cells and logic depth per

@@ -211,6 +211,18 @@ pub use wave::{fst_reader_available, wave_time_ps, WaveFormat, WaveSpec};
 
 mod wave;
 
+/// A run that ends early (an error, a failed check) still finishes its waveform: the model's
+/// `final()`, VCD and save file; a failure there is a warning line, as drop cannot return it.
+impl Drop for PortSim {
+    fn drop(&mut self) {
+        if self.wave.is_some() {
+            if let Err(e) = self.finish() {
+                eprintln!("warning: {e}");
+            }
+        }
+    }
+}
+
 /// Owner of one Verilated switch port.
 pub struct PortSim {
     inner: cxx::UniquePtr<ffi::PortSim>,
@@ -275,6 +287,18 @@ impl PortSim {
     }
 }
 
+/// A run that ends early (an error, a failed check) still finishes its waveform: the model's
+/// `final()`, VCD and save file; a failure there is a warning line, as drop cannot return it.
+impl Drop for SwitchSim {
+    fn drop(&mut self) {
+        if self.wave.is_some() {
+            if let Err(e) = self.finish() {
+                eprintln!("warning: {e}");
+            }
+        }
+    }
+}
+
 /// Owner of one Verilated switch (`pifs_switch_top`): all downstream ports, their dispatchers
 /// and the upstream path, in one model with one context.
 pub struct SwitchSim {
@@ -291,6 +315,15 @@ impl SwitchSim {
             .transpose()?;
         let (path, from, to) = wave.as_ref().map(wave::Pending::args).unwrap_or_default();
         let inner = ffi::new_switch_sim(seed, &path, from, to).map_err(|e| e.what().to_string())?;
+        let ports = inner.params().ports;
+        if let Some(w) = wave.as_ref().filter(|w| w.port() >= ports) {
+            drop(inner);
+            let _ = std::fs::remove_file(&path);
+            return Err(format!(
+                "wave port {}: the switch has {ports} ports",
+                w.port()
+            ));
+        }
         Ok(SwitchSim { inner, wave })
     }
 

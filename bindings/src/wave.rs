@@ -91,7 +91,9 @@ impl WaveSpec {
         let mut spec = WaveSpec::new(path);
         spec.from = num("PIFS_WAVE_FROM")?.unwrap_or(0);
         spec.to = num("PIFS_WAVE_TO")?;
-        spec.port = num("PIFS_WAVE_PORT")?.unwrap_or(0) as u32;
+        let port = num("PIFS_WAVE_PORT")?.unwrap_or(0);
+        spec.port = u32::try_from(port)
+            .map_err(|_| format!("PIFS_WAVE_PORT: {port} is not a port number"))?;
         spec.check()?;
         Ok(Some(spec))
     }
@@ -158,11 +160,18 @@ pub(crate) struct Pending {
 impl Pending {
     pub(crate) fn start(spec: WaveSpec, layout: Layout) -> Result<Self, String> {
         spec.check()?;
+        // A save file from an earlier run must not stand beside this waveform.
+        let _ = std::fs::remove_file(spec.save_file());
         let fst = match spec.format {
             WaveFormat::Fst => spec.path.clone(),
             WaveFormat::Vcd => with_suffix(&spec.path, ".fst.partial"),
         };
         Ok(Pending { spec, layout, fst })
+    }
+
+    /// The port whose signals the save file groups.
+    pub(crate) fn port(&self) -> u32 {
+        self.spec.port
     }
 
     /// The harness's arguments: FST path and window.
@@ -185,18 +194,21 @@ impl Pending {
             return Ok(());
         }
         let fst = self.fst.to_string_lossy().into_owned();
-        let vars = ffi::fst_vars(&fst).map_err(|e| e.what().to_string())?;
+        let vars = ffi::fst_vars(&fst).map_err(|e| e.what().to_string());
         if self.spec.format == WaveFormat::Vcd {
             let part = with_suffix(&self.spec.path, ".partial");
-            let done = ffi::fst_to_vcd(&fst, &part.to_string_lossy())
-                .map_err(|e| e.what().to_string())
-                .and_then(|()| rename(&part, &self.spec.path));
+            let done = vars.as_ref().map_err(String::clone).and_then(|_| {
+                ffi::fst_to_vcd(&fst, &part.to_string_lossy())
+                    .map_err(|e| e.what().to_string())
+                    .and_then(|()| rename(&part, &self.spec.path))
+            });
             let _ = std::fs::remove_file(&self.fst);
             if done.is_err() {
                 let _ = std::fs::remove_file(&part);
             }
             done?;
         }
+        let vars = vars?;
         let save = self.spec.save_file();
         let text = save_file_text(&self.spec, self.layout, &vars);
         let part = with_suffix(&save, ".partial");

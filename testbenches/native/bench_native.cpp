@@ -102,7 +102,7 @@ struct Rep {
 };
 
 Rep replay(const Stimulus& s) {
-  const std::unique_ptr<pifs::PortSim> port = pifs::new_port_sim(s.seed, rust::Str(""));
+  const std::unique_ptr<pifs::PortSim> port = pifs::new_port_sim(s.seed, rust::Str(""), 0, UINT64_MAX);
   Digest d, m_d;
   uint64_t results = 0;
   size_t ci = 0, fi = 0;

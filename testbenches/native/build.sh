@@ -69,7 +69,7 @@ mkdir -p "$build/rt" "$inc/rust" "$inc/pifs-rtl/src" "$inc/pifs-rtl/cpp"
 # The include layout cxx_build gives port_sim.cpp, with the stand-ins for cxx's headers.
 cp "$here/shim/cxx.h" "$inc/rust/cxx.h"
 cp "$here/shim/lib.rs.h" "$inc/pifs-rtl/src/lib.rs.h"
-cp "$root/bindings/cpp/port_sim.h" "$inc/pifs-rtl/cpp/port_sim.h"
+cp "$root/bindings/cpp/port_sim.h" "$root/bindings/cpp/sim_common.h" "$inc/pifs-rtl/cpp/"
 jobs="$(nproc 2>/dev/null || echo 2)"
 cmd=("$vl" --cc --build -j "$jobs" --top-module "$top" --prefix "$prefix" -Mdir "$mdir"
   "${flags[@]}" "${extra[@]}" "${sources[@]}")
@@ -120,6 +120,7 @@ if grep -q -- '-llz4' "$include/verilated.mk" 2>/dev/null; then libs+=(-llz4); f
 
 say "compiling harness"
 "$cxx" "${cflags[@]}" "$here/bench_native.cpp" "$root/bindings/cpp/port_sim.cpp" \
+  "$root/bindings/cpp/sim_common.cpp" \
   "${model[@]}" "${objs[@]}" "${runtime[@]}" \
   "${libs[@]}" -o "$exe"
 printf '%s\n' "$key" > "$build/inputs.sha256"

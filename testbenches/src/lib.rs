@@ -95,13 +95,18 @@ pub fn random_mixed_bag(rng: &mut Rng, kind: Values, poison_chance: f64) -> BagS
         _ => max_rows,
     };
     let mut b = random_bag(rng, rows, lines, kind, poison_chance);
+    repeat_some_rows(rng, &mut b);
+    b
+}
+
+/// Make each row after the first a copy of an earlier one with chance 0.1 (duplicate rows).
+pub fn repeat_some_rows(rng: &mut Rng, b: &mut BagSpec) {
     for i in 1..b.rows.len() {
         if rng.chance(0.1) {
             let j = rng.below(i as u64) as usize;
             b.rows[i] = b.rows[j].clone();
         }
     }
-    b
 }
 
 /// A bag of `rows` rows of `lines` lines with values of `kind`.

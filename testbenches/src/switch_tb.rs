@@ -8,7 +8,9 @@
 //! problem it finds as `Err`.
 
 use crate::coverage::{self, CmdTap, Coverage, FlitTap};
-use crate::{expected_sums, random_bag, random_mixed_bag, BagSpec, Scenario, Values};
+use crate::{
+    expected_sums, random_bag, random_mixed_bag, repeat_some_rows, BagSpec, Scenario, Values,
+};
 use pifs_cxl::{Decoder, Dir, Flit, M2sPacker, M2sReq, Message};
 use pifs_rng::Rng;
 use pifs_sim::device::{LineSource, MemDevice};
@@ -589,12 +591,7 @@ pub fn random_switch_workload(seed: u64, ports: usize) -> SwRandom {
         for p in at {
             let rows = piece_rows(&mut rng, lines);
             let mut b = random_bag(&mut rng, rows, lines, Values::Special, 0.0);
-            for i in 1..b.rows.len() {
-                if rng.chance(0.1) {
-                    let j = rng.below(i as u64) as usize;
-                    b.rows[i] = b.rows[j].clone();
-                }
-            }
+            repeat_some_rows(&mut rng, &mut b);
             pieces.push((p, sc.ports[p].len()));
             sc.ports[p].push(b);
         }

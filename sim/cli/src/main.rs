@@ -340,11 +340,16 @@ fn run(a: RunArgs) -> Result<(), Failure> {
             Some(to) => format!("cycles {}..{to}", w.from),
             None => format!("cycles {}..end", w.from),
         };
+        let save = w.save_file();
+        let gtkwave = if save.is_file() {
+            format!("; GTKWave: gtkwave {}", save.display())
+        } else {
+            String::new()
+        };
         println!(
-            "wave       {} (port {}, {window}; GTKWave: gtkwave {})",
+            "wave       {} (port {}, {window}{gtkwave})",
             w.path.display(),
-            w.port,
-            w.save_file().display()
+            w.port
         );
     }
     if let Some(b) = bound {

@@ -482,10 +482,15 @@ fn remove_stale(out: &Path, script: &str) -> anyhow::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         _ => {}
     }
-    let mut stale: Vec<PathBuf> = ["sweep.csv", "sweep.json", "grid.json"]
-        .iter()
-        .map(|n| out.join(n))
-        .collect();
+    let names = [
+        "sweep.csv",
+        "sweep.json",
+        "grid.json",
+        "sweep.slurm",
+        "merge.slurm",
+        "submit.sh",
+    ];
+    let mut stale: Vec<PathBuf> = names.iter().map(|n| out.join(n)).collect();
     let listed = |d: &Path, keep: &dyn Fn(&str) -> bool| -> Vec<PathBuf> {
         std::fs::read_dir(d)
             .into_iter()
@@ -538,7 +543,9 @@ impl SlurmOpts {
         let name = |c: char| c.is_ascii_alphanumeric() || "-_.".contains(c);
         let list = |c: char| c.is_ascii_alphanumeric() || "-_.,".contains(c);
         let mem_arg = a.slurm_mem.as_deref().unwrap_or("2G");
-        let mem = mem_arg.trim_end_matches(['K', 'M', 'G', 'T', 'k', 'm', 'g', 't']);
+        let mem = mem_arg
+            .strip_suffix(['K', 'M', 'G', 'T', 'k', 'm', 'g', 't'])
+            .unwrap_or(mem_arg);
         check("slurm-mem", mem, &|c| c.is_ascii_digit())
             .map_err(|_| anyhow!("--slurm-mem {mem_arg}: expected e.g. 2G or 500M"))?;
         if a.slurm_max_parallel == Some(0) {
@@ -628,7 +635,8 @@ fn emit_slurm(s: &SlurmOpts, out: &Path, n: usize, exe: &Path) -> anyhow::Result
 #SBATCH --mem={mem}
 {common}set -euo pipefail
 dir={qd}
-pifs_bin="${{PIFS_BIN:-{qexe}}}"
+default_bin={qexe}
+pifs_bin="${{PIFS_BIN:-$default_bin}}"
 points={n}
 id="${{SLURM_ARRAY_TASK_ID:?not set: submit with sbatch, or set it to a point, 0..{last}}}"
 offset="${{PIFS_TASK_OFFSET:-0}}"
@@ -670,7 +678,8 @@ exec "$pifs_bin" "$@"
 #SBATCH --cpus-per-task=1
 #SBATCH --mem={mem}
 {common}set -euo pipefail
-exec "${{PIFS_BIN:-{qexe}}}" sweep --merge {qd}
+default_bin={qexe}
+exec "${{PIFS_BIN:-$default_bin}}" sweep --merge {qd}
 "#,
         exe = exe.display(),
         name = s.job_name,
@@ -732,6 +741,25 @@ const COLUMNS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Sorted point ids as sbatch's `--array` takes them: runs as ranges, `0-3,7,9-12`.
+fn id_ranges(ids: &[usize]) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < ids.len() {
+        let mut j = i;
+        while j + 1 < ids.len() && ids[j + 1] == ids[j] + 1 {
+            j += 1;
+        }
+        parts.push(if j == i {
+            ids[i].to_string()
+        } else {
+            format!("{}-{}", ids[i], ids[j])
+        });
+        i = j + 1;
+    }
+    parts.join(",")
+}
+
 /// Read every point's JSON and write sweep.csv, sweep.json and the charts: after a local run,
 /// and for `pifs sweep --merge` after a cluster array (each task wrote points/NNNN.json).
 /// Nothing is written unless every point is there (exit 2 naming the missing ones) and every
@@ -742,11 +770,7 @@ fn merge(out: &Path, axes: &[Axis], n: usize) -> Result<Vec<Row>, Failure> {
         .collect();
     let missing: Vec<usize> = (0..n).filter(|&i| !paths[i].exists()).collect();
     if !missing.is_empty() {
-        let mut ids: Vec<String> = missing.iter().take(20).map(|i| i.to_string()).collect();
-        if missing.len() > 20 {
-            ids.push("...".into());
-        }
-        let ids = ids.join(",");
+        let ids = id_ranges(&missing);
         let rerun = if out.join("sweep.slurm").exists() {
             format!("sbatch --array={ids} {}/sweep.slurm", out.display())
         } else {
@@ -898,4 +922,17 @@ fn summary(axes: &[Axis], rows: &[Row]) -> String {
         s += &format!("{:>9.2}x {:>9.2}x\n", cols[4].1, cols[5].1);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::id_ranges;
+
+    #[test]
+    fn missing_points_become_sbatch_array_ranges() {
+        assert_eq!(id_ranges(&[]), "");
+        assert_eq!(id_ranges(&[4]), "4");
+        assert_eq!(id_ranges(&[0, 1, 2, 3, 7, 9, 10, 11, 12]), "0-3,7,9-12");
+        assert_eq!(id_ranges(&[1, 3, 5]), "1,3,5");
+    }
 }

@@ -99,7 +99,8 @@ fn slurm_array_run_task_by_task_and_merged_equals_the_local_sweep() {
         );
     }
     let exe = env!("CARGO_BIN_EXE_pifs");
-    assert!(script.contains(&format!("PIFS_BIN:-{exe}")), "{script}");
+    assert!(script.contains(&format!("default_bin={exe}\n")), "{script}");
+    assert!(script.contains("\"${PIFS_BIN:-$default_bin}\""), "{script}");
     assert!(
         b.join("logs").is_dir(),
         "sbatch does not create the log folder"

@@ -1,4 +1,4 @@
-// Stand-ins for the few cxx types bindings/cpp/port_sim.{h,cpp} use (rust::Str, Slice, Vec,
+// Stand-ins for the few cxx types bindings/cpp/{port_sim,sim_common}.{h,cpp} use (rust::Str, Slice, Vec,
 // String), so that the native benchmark harness compiles the bridge's own C++ unchanged, without
 // Rust. build.sh installs this file as <include>/rust/cxx.h. Only what port_sim uses is here.
 #pragma once
@@ -17,6 +17,7 @@ class Str {
   Str(const char* s) : data_(s), size_(std::strlen(s)) {}  // NOLINT: implicit, as in cxx
   const char* data() const { return data_; }
   std::size_t size() const { return size_; }
+  explicit operator std::string() const { return std::string(data_, size_); }
 
  private:
   const char* data_ = "";

@@ -37,6 +37,14 @@ struct MonOut final {
   std::uint8_t part;
 };
 
+struct WaveVar final {
+  ::rust::String scope;
+  ::rust::String name;
+  std::uint32_t width;
+  bool param;
+  bool io;
+};
+
 struct Counters final {
   std::uint64_t cycles;
   std::uint64_t flits;
