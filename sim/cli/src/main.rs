@@ -16,8 +16,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod checkpoints_cmd;
 mod compare_cmd;
+mod hash_cmd;
+mod scenario_cmd;
 mod sweep_cmd;
+mod tiers_cmd;
 mod trace_cmd;
 mod workload;
 
@@ -54,6 +58,14 @@ enum Cmd {
         #[command(subcommand)]
         cmd: trace_cmd::TraceCmd,
     },
+    /// Memory tiers and power: DRAM-only against tiered pools, energy and power against latency.
+    Tiers(Box<tiers_cmd::TiersArgs>),
+    /// ID hashing: collisions, locality and load of hashed, frequency-ranked and learned mappings.
+    Hash(Box<hash_cmd::HashArgs>),
+    /// Multi-model real-time scenarios (cascaded, concurrent) with deadlines and a score.
+    Scenario(Box<scenario_cmd::ScenarioArgs>),
+    /// Incremental checkpoints: full vs incremental vs quantized bytes per interval.
+    Checkpoints(Box<checkpoints_cmd::CheckpointsArgs>),
 }
 
 #[derive(Subcommand)]
@@ -215,6 +227,10 @@ fn main() -> ExitCode {
         Cmd::Params(a) => compare_cmd::run_params(a),
         Cmd::Sweep(a) => sweep_cmd::run_sweep(*a),
         Cmd::Trace { cmd } => trace_cmd::run_trace(cmd).map_err(bad_input),
+        Cmd::Tiers(a) => tiers_cmd::run(*a),
+        Cmd::Hash(a) => hash_cmd::run(*a),
+        Cmd::Scenario(a) => scenario_cmd::run(*a),
+        Cmd::Checkpoints(a) => checkpoints_cmd::run(*a),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,1 @@
+//! ID-hashing study (learned hash functions): raw categorical IDs mapped into a smaller table by modulo/universal hashing, frequency-ranked and co-access-learned mappings, with collision, locality and load statistics.

@@ -1,0 +1,1 @@
+//! Incremental checkpoints (Check-N-Run): an online-training row-update stream through the switch, modified-row bitmaps per table, full vs incremental vs quantized checkpoint bytes and restore error.

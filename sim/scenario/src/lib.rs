@@ -1,0 +1,1 @@
+//! Multi-model real-time scenarios (XRBench): several DLRM workloads on one switch at given rates and deadlines, cascaded, concurrent and cascaded-concurrent; latency distributions, deadline misses and a score.
