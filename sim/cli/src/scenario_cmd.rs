@@ -4,6 +4,7 @@
 use crate::{bad_input, check_failed, write_atomically, BackendArg, Failure};
 use anyhow::anyhow;
 use clap::Args;
+use pifs_scenario::spec::Contention;
 use pifs_scenario::{RunError, Scenario, DEFAULT_SCENARIO};
 use pifs_sim::SimError;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,9 @@ pub struct ScenarioArgs {
     /// Replace the file's duration_ms (ms of arrivals), e.g. for a quick look.
     #[arg(long)]
     pub duration_ms: Option<f64>,
+    /// Replace the file's contention model: serial (pessimistic) or pipelined (optimistic).
+    #[arg(long, value_parser = ["serial", "pipelined"])]
+    pub contention: Option<String>,
 }
 
 fn load(a: &ScenarioArgs) -> anyhow::Result<Scenario> {
@@ -48,6 +52,11 @@ fn load(a: &ScenarioArgs) -> anyhow::Result<Scenario> {
             ));
         }
         sc.duration_ms = d;
+    }
+    match a.contention.as_deref() {
+        Some("serial") => sc.contention = Contention::Serial,
+        Some(_) => sc.contention = Contention::Pipelined,
+        None => {}
     }
     Ok(sc)
 }
