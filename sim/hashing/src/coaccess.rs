@@ -49,7 +49,7 @@ pub fn generate(cfg: &CoAccessConfig) -> Result<(Trace, Vec<HashMap<u64, u64>>),
     }
     if cfg.samples < 2 {
         return Err(HashError::new(
-            "--samples",
+            "--batch",
             format!(
                 "{}, must be at least 2 (history and evaluation)",
                 cfg.samples
@@ -81,7 +81,7 @@ pub fn generate(cfg: &CoAccessConfig) -> Result<(Trace, Vec<HashMap<u64, u64>>),
         .filter(|&n| n <= MAX_LOOKUPS)
         .ok_or_else(|| {
             HashError::new(
-                "--samples",
+                "--batch",
                 format!(
                     "{} tables x {} samples x {} lookups exceeds {MAX_LOOKUPS} IDs",
                     cfg.tables, cfg.samples, cfg.lookups

@@ -56,6 +56,12 @@ pub struct Stats {
     pub dissimilar_accesses: Option<u64>,
     /// `dissimilar_accesses / accesses`.
     pub dissimilar_access_share: Option<f64>,
+    /// Sum over accesses of the share of the row's other IDs that belong to another co-access
+    /// group (0 for an ID alone in its row); ground truth as above.
+    pub dissimilar_partners: Option<f64>,
+    /// `dissimilar_partners / accesses`: how unlike, on average, the IDs an access collides
+    /// with are (1 = every row-mate from another group, the hashing trick's expectation).
+    pub dissimilar_partner_share: Option<f64>,
     /// Distinct IDs per bag, summed over bags.
     pub bag_ids: u64,
     /// Distinct rows per bag, summed over bags.
@@ -88,6 +94,13 @@ impl Stats {
         self.shared_access_share = ratio(self.shared_accesses, self.accesses);
         self.in_bag_collision_share = ratio(self.in_bag_collisions, self.accesses);
         self.dissimilar_access_share = self.dissimilar_accesses.map(|d| ratio(d, self.accesses));
+        self.dissimilar_partner_share = self.dissimilar_partners.map(|d| {
+            if self.accesses == 0 {
+                0.0
+            } else {
+                d / self.accesses as f64
+            }
+        });
         self.ids_per_bag_mean = ratio(self.bag_ids, self.bags);
         self.rows_per_bag_mean = ratio(self.bag_rows, self.bags);
         self.buffer_hit_rate = ratio(self.buffer_hits, self.accesses);
@@ -102,6 +115,9 @@ impl Stats {
             rows_by_ids: vec![0; ROW_HISTOGRAM.len()],
             device_accesses: vec![0; parts.first().map_or(0, |p| p.device_accesses.len())],
             dissimilar_accesses: parts.first().and_then(|p| p.dissimilar_accesses.map(|_| 0)),
+            dissimilar_partners: parts
+                .first()
+                .and_then(|p| p.dissimilar_partners.map(|_| 0.0)),
             ..Stats::default()
         };
         for p in parts {
@@ -113,6 +129,9 @@ impl Stats {
             s.shared_accesses += p.shared_accesses;
             s.in_bag_collisions += p.in_bag_collisions;
             if let (Some(a), Some(b)) = (&mut s.dissimilar_accesses, p.dissimilar_accesses) {
+                *a += b;
+            }
+            if let (Some(a), Some(b)) = (&mut s.dissimilar_partners, p.dissimilar_partners) {
                 *a += b;
             }
             s.bag_ids += p.bag_ids;
@@ -191,15 +210,18 @@ fn table_stats(
             id_row.insert(id as u64, row as u64);
         }
     }
-    // Per row: distinct IDs, and (first group, holds another group).
+    // Per row: distinct IDs, (first group, holds another group), and IDs per (row, group).
+    let group_of = |id: u64| groups.and_then(|g| g.get(&id).copied()).unwrap_or(u64::MAX);
     let mut row_ids: HashMap<u64, u64> = HashMap::new();
     let mut row_groups: HashMap<u64, (u64, bool)> = HashMap::new();
+    let mut row_group_ids: HashMap<(u64, u64), u64> = HashMap::new();
     for (&id, &row) in &id_row {
         *row_ids.entry(row).or_default() += 1;
-        if let Some(g) = groups {
-            let gi = g.get(&id).copied().unwrap_or(u64::MAX);
+        if groups.is_some() {
+            let gi = group_of(id);
             let e = row_groups.entry(row).or_insert((gi, false));
             e.1 |= e.0 != gi;
+            *row_group_ids.entry((row, gi)).or_default() += 1;
         }
     }
     let mut s = Stats {
@@ -208,6 +230,7 @@ fn table_stats(
         ids_per_row_max: row_ids.values().copied().max().unwrap_or(0),
         rows_by_ids: vec![0; ROW_HISTOGRAM.len()],
         dissimilar_accesses: groups.map(|_| 0),
+        dissimilar_partners: groups.map(|_| 0.0),
         device_accesses: vec![0; devices],
         ..Stats::default()
     };
@@ -220,10 +243,15 @@ fn table_stats(
         pairs.extend(bag.map(|(&id, &row)| (row as u64, id as u64)));
         s.bags += 1;
         s.accesses += pairs.len() as u64;
-        for &(row, _) in &pairs {
-            s.shared_accesses += (row_ids[&row] >= 2) as u64;
+        for &(row, id) in &pairs {
+            let n = row_ids[&row];
+            s.shared_accesses += (n >= 2) as u64;
             if let Some(d) = &mut s.dissimilar_accesses {
                 *d += row_groups[&row].1 as u64;
+            }
+            if let (Some(d), true) = (&mut s.dissimilar_partners, n >= 2) {
+                let unlike = n - row_group_ids[&(row, group_of(id))];
+                *d += unlike as f64 / (n - 1) as f64;
             }
             s.device_accesses[(row % devices as u64) as usize] += 1;
         }
@@ -321,7 +349,32 @@ mod tests {
                         .any(|b| b.0 == a.0 && b.3 == a.3 && b.2 / 3 != a.2 / 3)
                 })
                 .count() as u64;
+            // Per access: the share of its distinct row-mates (other IDs, same table and row)
+            // in another group.
+            let partners: f64 = acc
+                .iter()
+                .map(|a| {
+                    let mut mates: Vec<u64> = acc
+                        .iter()
+                        .filter(|b| b.0 == a.0 && b.3 == a.3 && b.2 != a.2)
+                        .map(|b| b.2)
+                        .collect();
+                    mates.sort();
+                    mates.dedup();
+                    let unlike = mates.iter().filter(|&&m| m / 3 != a.2 / 3).count();
+                    if mates.is_empty() {
+                        0.0
+                    } else {
+                        unlike as f64 / mates.len() as f64
+                    }
+                })
+                .sum();
             let o = &got.overall;
+            let p = o.dissimilar_partners.unwrap();
+            assert!(
+                (p - partners).abs() < 1e-9,
+                "seed {seed}: {p} vs {partners}"
+            );
             assert_eq!(o.accesses, acc.len() as u64);
             assert_eq!(o.shared_accesses, shared, "seed {seed}");
             assert_eq!(o.in_bag_collisions, in_bag, "seed {seed}");
