@@ -120,6 +120,8 @@ pub struct Report {
     pub backend: String,
     pub preset: Option<String>,
     pub set: Vec<String>,
+    /// Every system parameter as run (`pifs params` keys).
+    pub config: std::collections::BTreeMap<String, String>,
     pub models: Vec<ModelEcho>,
     pub systems: Vec<SystemResult>,
 }
@@ -323,6 +325,7 @@ pub fn run(
         backend: backend.name().to_string(),
         preset: sc.preset.clone(),
         set: sc.set.clone(),
+        config: sc.config.flat().into_iter().collect(),
         models: echo,
         systems,
     })
@@ -419,6 +422,40 @@ mod tests {
             a.len()
         );
         assert!(a.windows(2).all(|w| w[1] >= w[0]) && *a.last().unwrap() < 2e7);
+    }
+
+    /// Without contention (periodic requests far apart) every request takes exactly the
+    /// isolated latency of its batch, computed here by calling run_batch directly.
+    #[test]
+    fn without_contention_latency_is_the_isolated_batch_latency() {
+        let text =
+            "mode = \"concurrent\"\nduration_ms = 0.2\nsystems = [\"pond\", \"pifs\"]\npool = 2\n\
+                    [[model]]\nname = \"m\"\nworkload = \"rm3\"\nbatch = 1\nrate_hz = 50000\n\
+                    arrival = \"periodic\"\ndeadline_us = 20\n";
+        let sc = Scenario::parse(text, "t.toml", std::path::Path::new(".")).unwrap();
+        let r = run(&sc, Backend::Model, |_| {}).unwrap();
+        let (traces, w) = model_batches(&sc.models[0], 0, 2, sc.seed).unwrap();
+        for (k, sys) in sc.systems.iter().enumerate() {
+            let iso: Vec<f64> = traces
+                .iter()
+                .enumerate()
+                .map(|(j, t)| {
+                    let s = sub_seed(sc.seed, 1000 + j as u64);
+                    run_batch(*sys, t, &w, &sc.config, Backend::Model, s)
+                        .unwrap()
+                        .latency_ns
+                })
+                .collect();
+            let m = &r.systems[k].models[0];
+            // 10 periodic requests alternate between the two batches.
+            assert_eq!((m.requests, m.completed, m.dropped, m.late), (10, 10, 0, 0));
+            let mut want: Vec<f64> = (0..10).map(|n| iso[n % 2]).collect();
+            want.sort_by(f64::total_cmp);
+            assert_eq!(m.latencies_ns, want, "{}", sys.name());
+            assert_eq!(m.miss_rate, 0.0);
+            let offered = 50_000.0 * (iso[0] + iso[1]) / 2.0 / 1e9;
+            assert!((r.systems[k].offered_load - offered).abs() < 1e-12);
+        }
     }
 
     #[test]
