@@ -88,10 +88,8 @@ pub fn run(mut a: CheckpointsArgs) -> Result<(), Failure> {
         rebaseline: a.rebaseline,
         seed: a.w.seed,
     };
-    // Check the study's own flags before generating anything.
-    if a.interval == 0 {
-        return Err(bad_input(anyhow!("--interval 0: must be at least 1 batch")));
-    }
+    // The study's own flags first, before anything is generated or read.
+    cfg.check().map_err(study_failure)?;
     let from_trace = a.w.trace.is_some();
     let (traces, weights, name) =
         load_batches(&a.w, if from_trace { 1 } else { a.batches }).map_err(bad_input)?;

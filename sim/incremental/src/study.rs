@@ -290,38 +290,47 @@ impl ErrorAcc {
     }
 }
 
+impl StudyConfig {
+    /// Checks the parameters alone (before any workload is loaded).
+    pub fn check(&self) -> Result<(), StudyError> {
+        let bad = |s: String| Err(StudyError::BadInput(s));
+        if self.interval == 0 {
+            return bad("--interval 0: must be at least 1 batch".into());
+        }
+        if self.bits.is_empty() {
+            return bad("--bits: give at least one width".into());
+        }
+        for (i, &b) in self.bits.iter().enumerate() {
+            if !quant::BITS.contains(&b) {
+                return bad(format!("--bits {b}: unsupported width (1..=8)"));
+            }
+            if self.bits[..i].contains(&b) {
+                return bad(format!("--bits {b}: given twice"));
+            }
+        }
+        if !(self.lr.is_finite() && self.lr >= 0.0) {
+            return bad(format!("--lr {}: must be finite and >= 0", self.lr));
+        }
+        if !(self.rebaseline > 0.0 && self.rebaseline <= 1.0) {
+            return bad(format!(
+                "--rebaseline {}: must be in (0, 1]",
+                self.rebaseline
+            ));
+        }
+        Ok(())
+    }
+}
+
 fn check_config(
     cfg: &StudyConfig,
     rows: &[u64],
     dim: usize,
     batches: usize,
 ) -> Result<(), StudyError> {
+    cfg.check()?;
     let bad = |s: String| Err(StudyError::BadInput(s));
-    if cfg.interval == 0 {
-        return bad("--interval 0: must be at least 1 batch".into());
-    }
     if batches == 0 {
         return bad("no batches to train on".into());
-    }
-    if cfg.bits.is_empty() {
-        return bad("--bits: give at least one width".into());
-    }
-    for (i, &b) in cfg.bits.iter().enumerate() {
-        if !quant::BITS.contains(&b) {
-            return bad(format!("--bits {b}: unsupported width (1..=8)"));
-        }
-        if cfg.bits[..i].contains(&b) {
-            return bad(format!("--bits {b}: given twice"));
-        }
-    }
-    if !(cfg.lr.is_finite() && cfg.lr >= 0.0) {
-        return bad(format!("--lr {}: must be finite and >= 0", cfg.lr));
-    }
-    if !(cfg.rebaseline > 0.0 && cfg.rebaseline <= 1.0) {
-        return bad(format!(
-            "--rebaseline {}: must be in (0, 1]",
-            cfg.rebaseline
-        ));
     }
     if rows.is_empty() || rows.len() > 1 << 16 {
         return bad(format!("{} tables: must be 1..=65536", rows.len()));
