@@ -235,8 +235,10 @@ impl Scenario {
                     // The key on that line, when the error is about a value.
                     let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
                     let whole = text[line_start..].lines().next().unwrap_or("");
+                    // A missing key has no line of its own: the span is the enclosing table.
+                    let missing = e.message().starts_with("missing field");
                     match whole.split_once('=') {
-                        Some((k, _)) if !k.trim().is_empty() && !k.contains('[') => {
+                        Some((k, _)) if !missing && !k.trim().is_empty() && !k.contains('[') => {
                             format!(" (line {line_no}): {}", k.trim())
                         }
                         _ => format!(" (line {line_no})"),
@@ -520,8 +522,15 @@ mod tests {
             (A.replace("rm1", "t.npz"), "model[0].rows"),
             (format!("{A}after = \"a\"\n"), "model[0].after"),
             (format!("pool = 0\n{A}"), "pool"),
+            (
+                A.replace("deadline_us = 10\n", ""),
+                "missing field `deadline_us`",
+            ),
             (format!("[system]\npreset = \"nope\"\n{A}"), "system.preset"),
         ];
+        // A missing top-level key is not blamed on the key of the first line.
+        let e = parse(&format!("duration_ms = 1\n{A}")).unwrap_err();
+        assert_eq!(e, "s.toml (line 1): missing field `mode`");
         for (body, key) in cases {
             let e = parse(&format!("{HEAD}{body}")).unwrap_err();
             assert!(e.starts_with("s.toml") && e.contains(key), "{key}: {e}");
