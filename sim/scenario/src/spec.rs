@@ -103,6 +103,7 @@ pub struct ModelSpec {
     pub batch: usize,
     /// Requests per second (roots only; a model with `after` runs once per frame of its root).
     pub rate_hz: Option<f64>,
+    /// Arrival process of a root (a model with `after` has none of its own; unused there).
     pub arrival: Arrival,
     /// Deadline in microseconds, from the arrival of the frame at the root of the model's
     /// cascade (end to end; for a root, from its own arrival).
