@@ -201,6 +201,11 @@ fn print_table(r: &Report) {
         r.config.buffer_rows,
         r.config.devices
     );
+    let pct = |x: f64| format!("{:.2}", 100.0 * x);
+    println!(
+        "{}% of the evaluation accesses are to IDs absent from the history (hashed by every mapping)",
+        pct(r.unseen_access_share)
+    );
     println!(
         "{:<10} {:>9} {:>8} {:>7} {:>8} {:>9} {:>8} {:>8} {:>9} {:>8} {:>8} {:>9}",
         "mapping",
@@ -216,7 +221,6 @@ fn print_table(r: &Report) {
         "hit%",
         "load max"
     );
-    let pct = |x: f64| format!("{:.2}", 100.0 * x);
     for m in &r.mappings {
         let s = &m.stats.overall;
         println!(

@@ -59,6 +59,18 @@ fn default_run_writes_the_report_and_the_chart() {
         distinct += ids.len();
     }
     let rows = (distinct as f64 / 8.0 / 8.0).ceil() as u64;
+    // Evaluation accesses to IDs absent from the history, counted here.
+    let mut unseen = 0usize;
+    for t in 0..8 {
+        let seen: std::collections::HashSet<i64> =
+            (0..1024).flat_map(|b| trace.bag(t, b).to_vec()).collect();
+        unseen += (1024..2048)
+            .flat_map(|b| trace.bag(t, b).to_vec())
+            .filter(|id| !seen.contains(id))
+            .count();
+    }
+    let want = unseen as f64 / (8 * 1024 * 80) as f64;
+    assert!((doc["unseen_access_share"].as_f64().unwrap() - want).abs() < 1e-12);
     assert_eq!(doc["rows"], rows);
     assert_eq!(doc["hot_rows"], rows / 2);
 

@@ -2,7 +2,7 @@
 //! build the four mappings per table from the history, and measure each over the evaluation
 //! window next to the raw IDs (no hashing).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use pifs_dlrm::Trace;
 use pifs_rng::Rng;
@@ -69,6 +69,9 @@ pub struct Report {
     pub rows: u64,
     /// Rows owned by hot IDs (k = floor(hot_share * R)).
     pub hot_rows: u64,
+    /// Share of the evaluation window's accesses whose ID never occurs in the history window
+    /// (no mapping can have learned anything about them; they are hashed).
+    pub unseen_access_share: f64,
     /// Labels of every `rows_by_ids` histogram.
     pub row_histogram: Vec<&'static str>,
     /// `none` first, then modulo, universal, frequency, learned.
@@ -147,6 +150,29 @@ fn mean_distinct(trace: &Trace) -> f64 {
         })
         .sum();
     total as f64 / trace.tables.max(1) as f64
+}
+
+/// Share of the accesses of samples `h..` whose ID does not occur in samples `..h` of its table.
+fn unseen_share(trace: &Trace, h: usize) -> f64 {
+    let (mut unseen, mut total) = (0usize, 0usize);
+    for t in 0..trace.tables {
+        let seen: HashSet<i64> = (0..h)
+            .flat_map(|b| trace.bag(t, b).iter().copied())
+            .collect();
+        for b in h..trace.batch {
+            total += trace.bag(t, b).len();
+            unseen += trace
+                .bag(t, b)
+                .iter()
+                .filter(|id| !seen.contains(id))
+                .count();
+        }
+    }
+    if total == 0 {
+        0.0
+    } else {
+        unseen as f64 / total as f64
+    }
 }
 
 /// `trace` with every index replaced by its row under `maps` (one per table).
@@ -237,6 +263,7 @@ pub fn run(input: Input, cfg: &StudyConfig) -> Result<Study, HashError> {
             eval_samples: trace.batch - h,
             rows,
             hot_rows: hot,
+            unseen_access_share: unseen_share(trace, h),
             row_histogram: ROW_HISTOGRAM.to_vec(),
             mappings,
         },
@@ -352,6 +379,8 @@ mod tests {
         assert!(share("frequency") <= 0.2, "{}", share("frequency"));
         assert!(share("learned") <= 0.2, "{}", share("learned"));
         assert_eq!(share("none"), 0.0);
+        // Every evaluation bag holds 2 cold IDs never seen before out of 10.
+        assert!((s.report.unseen_access_share - 0.2).abs() < 1e-12);
     }
 
     #[test]
