@@ -87,7 +87,7 @@ pub fn load_batches(
     Ok((out, weights, name))
 }
 
-fn sim_failure(e: SimError) -> Failure {
+pub(crate) fn sim_failure(e: SimError) -> Failure {
     match e {
         SimError::Config(_) => bad_input(anyhow!("{e}")),
         _ => check_failed(anyhow!("{e}")),

@@ -19,6 +19,18 @@ pub struct DeviceCounters {
     pub reads: u64,
     pub s2m_flits: u64,
     pub decode_errors: u64,
+    /// Tiered device only ([`MemDevice::with_tier`]): reads served by the DRAM cache, reads
+    /// that went to the backing memory, and the bytes read from it.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub tier_hits: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub tier_misses: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub backing_bytes: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 /// The device model.
@@ -37,6 +49,8 @@ pub struct MemDevice {
     /// start the next line (fractional cycles).
     line_gap: f64,
     mem_free: f64,
+    /// A tiered device's per-read timing (in ns) and the clock that converts it to cycles.
+    tier: Option<(TierDevice, f64)>,
     pub counters: DeviceCounters,
 }
 
@@ -57,6 +71,7 @@ impl MemDevice {
             link_free: 0,
             line_gap: 0.0,
             mem_free: 0.0,
+            tier: None,
             counters: DeviceCounters::default(),
         }
     }
@@ -65,6 +80,14 @@ impl MemDevice {
     /// each other, and each read's latency starts when the memory takes it.
     pub fn with_line_gap(mut self, cycles: f64) -> Self {
         self.line_gap = cycles.max(0.0);
+        self
+    }
+
+    /// Make the device tiered: each read's ready time comes from `tier` (ns, converted with
+    /// the clock `ghz`) instead of the fixed latency and line gap. The tier's latencies must be
+    /// at least the device latency given to [`MemDevice::new`], which bounds [`Self::horizon`].
+    pub fn with_tier(mut self, tier: TierDevice, ghz: f64) -> Self {
+        self.tier = Some((tier, ghz));
         self
     }
 
@@ -82,14 +105,25 @@ impl MemDevice {
                 } else {
                     0
                 };
-                let start = (at as f64).max(self.mem_free);
-                self.mem_free = start + self.line_gap;
-                self.pending.push(Reverse((
-                    start.ceil() as u64 + self.latency + extra,
-                    self.seq,
-                    req.tag,
-                    req.addr,
-                )));
+                let ready = match &mut self.tier {
+                    Some((td, ghz)) => {
+                        let ns = td.read(at as f64 / *ghz, req.addr);
+                        let c = &mut self.counters;
+                        (c.tier_hits, c.tier_misses, c.backing_bytes) = (
+                            td.counters.hits,
+                            td.counters.misses,
+                            td.counters.backing_bytes,
+                        );
+                        (ns * *ghz).ceil() as u64
+                    }
+                    None => {
+                        let start = (at as f64).max(self.mem_free);
+                        self.mem_free = start + self.line_gap;
+                        start.ceil() as u64 + self.latency
+                    }
+                };
+                self.pending
+                    .push(Reverse((ready + extra, self.seq, req.tag, req.addr)));
                 self.seq += 1;
                 self.counters.reads += 1;
             }
@@ -135,5 +169,158 @@ impl MemDevice {
     /// True when every read has been answered and every flit sent.
     pub fn idle(&self) -> bool {
         self.pending.is_empty() && self.avail.is_empty() && self.packer.pending_chunks() == 0
+    }
+}
+
+/// Timing of a tiered memory device: a DRAM cache in front of a slower backing memory
+/// (3DXP-class SCM or NAND flash). All durations in ns.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct TierTiming {
+    /// Unit the backing memory reads and the cache holds (SCM: 256 B, NAND: a 4 KiB page).
+    pub block_bytes: u64,
+    /// DRAM cache capacity, in blocks.
+    pub cache_blocks: u64,
+    /// DRAM: occupancy per 64 B line and read latency (the DRAM-only device's figures).
+    pub dram_line_ns: f64,
+    pub dram_latency_ns: f64,
+    /// Backing memory: read latency of one block, and how long each block read holds the
+    /// medium: block / bandwidth, or latency / queue depth when the outstanding reads the
+    /// device accepts (queue depth) limit it more (Little's law).
+    pub backing_latency_ns: f64,
+    pub backing_block_ns: f64,
+    /// Play the device's own read sequence once through the cache before the timed run (the
+    /// steady state of a workload that keeps reading the same hot rows).
+    pub warm: bool,
+}
+
+/// An LRU set of blocks with a fixed capacity: `access` returns whether the block was held and
+/// makes it the most recently used (inserting it, evicting the least recently used, on a miss).
+#[derive(Clone, Debug, Default)]
+pub struct LruCache {
+    capacity: u64,
+    clock: u64,
+    /// block -> last use
+    stamp: std::collections::HashMap<u64, u64>,
+    /// last use -> block, oldest first
+    order: std::collections::BTreeMap<u64, u64>,
+}
+
+impl LruCache {
+    pub fn new(capacity: u64) -> Self {
+        LruCache {
+            capacity,
+            ..Self::default()
+        }
+    }
+
+    /// Touch `block`: (hit, block evicted to make room).
+    pub fn access(&mut self, block: u64) -> (bool, Option<u64>) {
+        self.clock += 1;
+        if let Some(old) = self.stamp.insert(block, self.clock) {
+            self.order.remove(&old);
+            self.order.insert(self.clock, block);
+            return (true, None);
+        }
+        if self.capacity == 0 {
+            self.stamp.remove(&block);
+            return (false, None);
+        }
+        self.order.insert(self.clock, block);
+        let mut evicted = None;
+        if self.stamp.len() as u64 > self.capacity {
+            let (_, victim) = self
+                .order
+                .pop_first()
+                .expect("a full cache has an oldest block");
+            self.stamp.remove(&victim);
+            evicted = Some(victim);
+        }
+        (false, evicted)
+    }
+}
+
+/// Hits, misses and bytes of a tiered device.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct TierCounters {
+    pub hits: u64,
+    pub misses: u64,
+    /// Bytes read from the backing memory (misses x block).
+    pub backing_bytes: u64,
+}
+
+/// The per-read timing of a tiered device, shared by the event models (`pifs_systems`) and
+/// the cycle-level device ([`MemDevice::with_tier`]) so both see the same cache state and the
+/// same hit/miss sequence for the same read order.
+///
+/// A hit holds the DRAM for one line and answers after the DRAM latency, or when the block's
+/// fill arrives if it is still on its way (a second line of a block that just missed waits for
+/// that fill instead of reading the block again). A miss holds the backing medium for one
+/// block (FIFO), answers after the backing latency, and fills the block into the cache.
+#[derive(Clone, Debug)]
+pub struct TierDevice {
+    t: TierTiming,
+    cache: LruCache,
+    dram_free: f64,
+    backing_free: f64,
+    /// Time each cached block's fill completes.
+    fill: std::collections::HashMap<u64, f64>,
+    pub counters: TierCounters,
+    /// Busy time of the DRAM and the backing medium (for utilisation).
+    pub dram_busy_ns: f64,
+    pub backing_busy_ns: f64,
+}
+
+impl TierDevice {
+    /// A device with a cold cache; with `t.warm`, `reads` (line addresses in the order the
+    /// device will see them) are played once through the cache first, without timing.
+    pub fn new(t: TierTiming, reads: &[u64]) -> Self {
+        let mut d = TierDevice {
+            t,
+            cache: LruCache::new(t.cache_blocks),
+            dram_free: 0.0,
+            backing_free: 0.0,
+            fill: Default::default(),
+            counters: TierCounters::default(),
+            dram_busy_ns: 0.0,
+            backing_busy_ns: 0.0,
+        };
+        if t.warm {
+            for &a in reads {
+                d.cache.access(a / t.block_bytes.max(1));
+            }
+        }
+        d
+    }
+
+    pub fn timing(&self) -> &TierTiming {
+        &self.t
+    }
+
+    /// A read of the 64 B line at `addr` arriving at `at` ns: when its data is ready (ns).
+    pub fn read(&mut self, at: f64, addr: u64) -> f64 {
+        let block = addr / self.t.block_bytes.max(1);
+        let (hit, evicted) = self.cache.access(block);
+        if let Some(v) = evicted {
+            self.fill.remove(&v);
+        }
+        if hit {
+            self.counters.hits += 1;
+            let start = at.max(self.dram_free);
+            self.dram_free = start + self.t.dram_line_ns;
+            self.dram_busy_ns += self.t.dram_line_ns;
+            let ready = self.dram_free + self.t.dram_latency_ns;
+            self.fill.get(&block).map_or(ready, |&f| ready.max(f))
+        } else {
+            self.counters.misses += 1;
+            self.counters.backing_bytes += self.t.block_bytes;
+            let start = at.max(self.backing_free);
+            self.backing_free = start + self.t.backing_block_ns;
+            self.backing_busy_ns += self.t.backing_block_ns;
+            let ready = self.backing_free + self.t.backing_latency_ns;
+            if self.t.cache_blocks > 0 {
+                self.fill.insert(block, ready);
+            }
+            ready
+        }
     }
 }

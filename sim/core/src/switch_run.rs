@@ -8,7 +8,6 @@
 //! the sums are the same bits.
 
 use crate::cmd::Command;
-use crate::device::MemDevice;
 use crate::params::{NUM_BAGS, NUM_TAGS};
 use crate::port::SimError;
 use crate::stats::PortStats;
@@ -16,8 +15,8 @@ use crate::switch::{SwitchCmd, SwitchModel};
 use crate::switch_model::ModelSwitch;
 use crate::switch_rtl::RtlSwitch;
 use crate::system::{
-    alloc_tags, fold, line_addr, make_stats, prepare, Backend, Memory, PieceSums, RunConfig,
-    RunOutput,
+    alloc_tags, fold, line_addr, make_device, make_stats, port_reads, prepare, Backend, Memory,
+    PieceSums, RunConfig, RunOutput,
 };
 use pifs_cxl::{Flit, M2sPacker, M2sReq, Message};
 use pifs_dlrm::{Trace, Weights};
@@ -36,7 +35,7 @@ struct Port {
     next: usize,
     done: usize,
     cmd_free: u64,
-    dev: MemDevice,
+    dev: crate::device::MemDevice,
     m2s: M2sPacker,
     m2s_queue: VecDeque<(u64, Message)>,
     m2s_avail: VecDeque<Message>,
@@ -92,9 +91,11 @@ pub fn run_switch(
     let flight = t.cycles(t.link_flight_ns);
     let step = (latency + flight).clamp(1, 32);
     let mut seeds = Rng::new(cfg.seed);
+    let reads = port_reads(&pieces, row_lines);
     let mut ports: Vec<Port> = pieces
         .iter()
-        .map(|pp| {
+        .zip(&reads)
+        .map(|(pp, reads)| {
             let seed = seeds.next_u64();
             Port {
                 slot_piece: [None; NUM_BAGS],
@@ -104,8 +105,7 @@ pub fn run_switch(
                 next: 0,
                 done: 0,
                 cmd_free: 0,
-                dev: MemDevice::new(latency, t.cycles(t.device_jitter_ns), seed ^ 0xDE71CE)
-                    .with_line_gap(t.device_line_cycles()),
+                dev: make_device(cfg, seed, reads),
                 m2s: M2sPacker::new(seed ^ 0x3253),
                 m2s_queue: VecDeque::new(),
                 m2s_avail: VecDeque::new(),

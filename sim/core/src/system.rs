@@ -11,7 +11,7 @@
 //! no response can beat its mapping.
 
 use crate::cmd::Command;
-use crate::device::{LineSource, MemDevice};
+use crate::device::{LineSource, MemDevice, TierDevice, TierTiming};
 use crate::fp;
 use crate::model::ModelPort;
 use crate::params::{Timing, MAX_BAG_ROWS, MAX_ROW_LINES, MAX_TABLES, NUM_BAGS, NUM_TAGS};
@@ -61,6 +61,9 @@ pub struct RunConfig {
     /// Cycle from which the rows of each bag may be dispatched (index = bag t*B+b): when the
     /// host's descriptors for the bag reach the switch. None = all from cycle 0.
     pub bag_release: Option<Vec<u64>>,
+    /// Tiered memory devices (a DRAM cache in front of SCM or NAND); None = DRAM only, timed
+    /// by `timing` alone.
+    pub tier: Option<TierTiming>,
 }
 
 /// Where rows live: interleaving of the embedding tables across the ports' memory devices.
@@ -103,6 +106,7 @@ impl Default for RunConfig {
             workload: String::new(),
             placement: Placement::Row,
             bag_release: None,
+            tier: None,
         }
     }
 }
@@ -268,10 +272,55 @@ pub(crate) fn prepare(
     Ok((dim, row_lines, pieces))
 }
 
+/// Line addresses each port's device reads, in the order its host (or dispatcher) issues them:
+/// piece by piece, row by row, line by line.
+pub(crate) fn port_reads(pieces: &[Vec<Piece>], row_lines: usize) -> Vec<Vec<u64>> {
+    pieces
+        .iter()
+        .map(|pp| {
+            pp.iter()
+                .flat_map(|pc| {
+                    pc.rows.iter().flat_map(move |&r| {
+                        (0..pc.lines).map(move |l| line_addr(pc.table, r, row_lines, pc.line0 + l))
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The line addresses every device of a run reads, in its read order (index = port): what a
+/// timing model outside this crate needs to replay the same tiered-device sequence.
+pub fn device_reads(
+    trace: &Trace,
+    weights: &Weights,
+    cfg: &RunConfig,
+) -> Result<Vec<Vec<u64>>, SimError> {
+    let (_, row_lines, pieces) = prepare(trace, weights, cfg)?;
+    Ok(port_reads(&pieces, row_lines))
+}
+
+/// The memory device of one port: DRAM timed by `cfg.timing`, tiered when `cfg.tier` is set
+/// (`reads` warm its cache).
+pub(crate) fn make_device(cfg: &RunConfig, seed: u64, reads: &[u64]) -> MemDevice {
+    let t = &cfg.timing;
+    let dev = MemDevice::new(
+        t.cycles(t.device_latency_ns),
+        t.cycles(t.device_jitter_ns),
+        seed ^ 0xDE71CE,
+    )
+    .with_line_gap(t.device_line_cycles());
+    match cfg.tier {
+        Some(tt) => dev.with_tier(TierDevice::new(tt, reads), t.clock_ghz),
+        None => dev,
+    }
+}
+
 /// Run a trace through `cfg.ports` ports.
 pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutput, SimError> {
     let (dim, row_lines, pieces) = prepare(trace, weights, cfg)?;
     let mem = Memory::new(weights, row_lines);
+    let reads = port_reads(&pieces, row_lines);
     let mut seeds = Rng::new(cfg.seed);
     let mut port_stats = Vec::new();
     let mut partials: Vec<PieceSums> = Vec::new();
@@ -288,8 +337,17 @@ pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutpu
             Backend::Model => Box::new(ModelPort::new()),
         };
         acc.set_res_ready_percent(cfg.res_ready_percent);
-        let (sums, lines, st) =
-            drive_port(p, acc.as_mut(), port_pieces, &mem, cfg, seed, row_lines)?;
+        let dev = make_device(cfg, seed, &reads[p]);
+        let (sums, lines, st) = drive_port(
+            p,
+            acc.as_mut(),
+            port_pieces,
+            &mem,
+            cfg,
+            seed,
+            row_lines,
+            dev,
+        )?;
         acc.finish()?;
         partials.push(sums);
         result_lines.push(lines);
@@ -382,6 +440,7 @@ pub(crate) fn fold(
 }
 
 /// Play one port: host issue, device, accumulator. Returns (bag, summed lanes) per piece.
+#[allow(clippy::too_many_arguments)]
 fn drive_port(
     p: usize,
     acc: &mut dyn PortAccumulator,
@@ -390,12 +449,11 @@ fn drive_port(
     cfg: &RunConfig,
     seed: u64,
     row_lines: usize,
+    mut dev: MemDevice,
 ) -> Result<PortRun, SimError> {
     let t = &cfg.timing;
     let latency = t.cycles(t.device_latency_ns);
     let flight = t.cycles(t.link_flight_ns);
-    let mut dev = MemDevice::new(latency, t.cycles(t.device_jitter_ns), seed ^ 0xDE71CE)
-        .with_line_gap(t.device_line_cycles());
     let mut m2s = M2sPacker::new(seed ^ 0x3253);
     let step = (latency + flight).clamp(1, 32);
 

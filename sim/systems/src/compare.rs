@@ -3,6 +3,7 @@
 //! latency, throughput, bytes per link, utilisation, what limits each system, and speedups.
 
 use crate::config::SysConfig;
+use crate::energy::BatchEnergy;
 use crate::systems::{run_batch, BatchResult, System};
 use pifs_dlrm::{Trace, Weights};
 use pifs_sim::check::check_bound;
@@ -61,6 +62,13 @@ pub struct SystemReport {
     /// Port-accumulator cycles summed over batches (pifs only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port_cycles: Option<u64>,
+    /// Energy per batch (J), by where it goes, averaged over batches.
+    pub energy_j: BatchEnergy,
+    /// Average power over all batches: total energy / total latency (W).
+    pub avg_power_w: f64,
+    /// Tiered devices: share of line reads the DRAM caches served, over all batches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier_hit_rate: Option<f64>,
 }
 
 /// The whole comparison.
@@ -160,6 +168,23 @@ pub fn compare(
                 limit_utilisation: limit_util,
                 sums_within_bound: ok,
                 port_cycles: results.iter().map(|r| r.port_cycles).sum(),
+                energy_j: BatchEnergy {
+                    links_j: avg(&|r| r.energy.links_j),
+                    crossbar_j: avg(&|r| r.energy.crossbar_j),
+                    adders_j: avg(&|r| r.energy.adders_j),
+                    dram_j: avg(&|r| r.energy.dram_j),
+                    backing_j: avg(&|r| r.energy.backing_j),
+                    static_j: avg(&|r| r.energy.static_j),
+                    total_j: avg(&|r| r.energy.total_j),
+                    static_w: first.energy.static_w,
+                    avg_power_w: avg(&|r| r.energy.avg_power_w),
+                },
+                avg_power_w: if total_ns > 0.0 {
+                    results.iter().map(|r| r.energy.total_j).sum::<f64>() / (total_ns * 1e-9)
+                } else {
+                    0.0
+                },
+                tier_hit_rate: hit_rate(&results),
             },
         );
     }
@@ -205,6 +230,21 @@ pub fn compare(
     })
 }
 
+/// Share of tiered reads that hit, over all batches (None for DRAM-only devices).
+pub fn hit_rate(results: &[BatchResult]) -> Option<f64> {
+    let (mut h, mut m) = (0u64, 0u64);
+    for t in results.iter().map(|r| r.tier) {
+        let t = t?;
+        h += t.hits;
+        m += t.misses;
+    }
+    Some(if h + m > 0 {
+        h as f64 / (h + m) as f64
+    } else {
+        0.0
+    })
+}
+
 impl CompareReport {
     /// The human table.
     pub fn table(&self) -> String {
@@ -219,7 +259,7 @@ impl CompareReport {
             self.backend
         );
         s += &format!(
-            "{:<9} {:>10} {:>10} {:>10} {:>12} {:>11} {:>11} {:>6}  {}\n",
+            "{:<9} {:>10} {:>10} {:>10} {:>12} {:>11} {:>11} {:>6} {:>10} {:>8}  {}\n",
             "system",
             "mean ns",
             "p50 ns",
@@ -228,6 +268,8 @@ impl CompareReport {
             "up KB/b",
             "port KB/b",
             "up %",
+            "uJ/batch",
+            "avg W",
             "limited by"
         );
         for name in ["pond", "beacon-d", "beacon-s", "pifs"] {
@@ -236,7 +278,7 @@ impl CompareReport {
             };
             let port_kb: f64 = r.port_bytes.iter().sum::<f64>() / 1e3;
             s += &format!(
-                "{:<9} {:>10.0} {:>10.0} {:>10.0} {:>12.1} {:>11.1} {:>11.1} {:>6.1}  {} ({:.0}%){}\n",
+                "{:<9} {:>10.0} {:>10.0} {:>10.0} {:>12.1} {:>11.1} {:>11.1} {:>6.1} {:>10.2} {:>8.1}  {} ({:.0}%){}\n",
                 name,
                 r.latency_ns.mean,
                 r.latency_ns.p50,
@@ -245,6 +287,8 @@ impl CompareReport {
                 r.upstream_bytes / 1e3,
                 port_kb,
                 r.upstream_utilisation * 100.0,
+                r.energy_j.total_j * 1e6,
+                r.avg_power_w,
                 r.limit,
                 r.limit_utilisation * 100.0,
                 if r.sums_within_bound { "" } else { "  SUMS OUT OF BOUND" }

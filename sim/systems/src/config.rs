@@ -4,6 +4,7 @@
 //! `pifs run` also uses (clock, device latency, jitter, bandwidth) are taken from
 //! `pifs_sim::params` so the two never disagree.
 
+use pifs_sim::device::TierTiming;
 use pifs_sim::params::{Timing, PARAM_DOCS};
 use pifs_sim::system::Placement;
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,128 @@ pub struct SysConfig {
     pub beacon_d: BeaconD,
     pub beacon_s: BeaconS,
     pub pifs: Pifs,
+    pub tier: Tier,
+    pub scm: Scm,
+    pub nand: Nand,
+    pub energy: Energy,
+}
+
+/// The memory behind each port: DRAM only, or a DRAM cache in front of SCM or NAND.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tier {
+    /// "none" (DRAM only), "scm" or "nand".
+    pub backing: String,
+    /// DRAM cache per device, MiB.
+    pub cache_mb: f64,
+    /// "trace": warm the cache with the device's own reads before the timed batch; "cold".
+    pub warm: String,
+}
+
+impl Default for Tier {
+    fn default() -> Self {
+        Tier {
+            backing: "none".into(),
+            cache_mb: 64.0,
+            warm: "trace".into(),
+        }
+    }
+}
+
+/// A backing memory technology: read latency, bandwidth, access size, queue depth, energy per
+/// bit read and static power per GB.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Backing {
+    pub latency_ns: f64,
+    pub gbps: f64,
+    pub access_bytes: u64,
+    pub queue_depth: u32,
+    pub pj_per_bit: f64,
+    pub static_w_per_gb: f64,
+}
+
+/// The `[scm]` and `[nand]` sections: the same keys, each with its own defaults.
+macro_rules! backing_section {
+    ($name:ident, $doc:literal, $lat:expr, $gbps:expr, $bytes:expr, $qd:expr, $pj:expr, $w:expr) => {
+        #[doc = $doc]
+        #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+        #[serde(deny_unknown_fields, default)]
+        pub struct $name {
+            pub latency_ns: f64,
+            pub gbps: f64,
+            pub access_bytes: u64,
+            pub queue_depth: u32,
+            pub pj_per_bit: f64,
+            pub static_w_per_gb: f64,
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name {
+                    latency_ns: $lat,
+                    gbps: $gbps,
+                    access_bytes: $bytes,
+                    queue_depth: $qd,
+                    pj_per_bit: $pj,
+                    static_w_per_gb: $w,
+                }
+            }
+        }
+
+        impl $name {
+            pub fn backing(&self) -> Backing {
+                Backing {
+                    latency_ns: self.latency_ns,
+                    gbps: self.gbps,
+                    access_bytes: self.access_bytes,
+                    queue_depth: self.queue_depth,
+                    pj_per_bit: self.pj_per_bit,
+                    static_w_per_gb: self.static_w_per_gb,
+                }
+            }
+        }
+    };
+}
+
+backing_section!(
+    Scm,
+    "3DXP-class storage-class memory.",
+    305.0,
+    6.6,
+    256,
+    16,
+    40.0,
+    0.014
+);
+backing_section!(Nand, "NAND flash.", 50_000.0, 3.0, 4096, 64, 30.0, 0.00125);
+
+/// Energy of links, switch, adders and memories, and static power.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Energy {
+    pub link_pj_per_bit: f64,
+    pub link_static_w_per_lane: f64,
+    pub crossbar_pj_per_bit: f64,
+    pub add_pj_per_byte: f64,
+    pub dram_pj_per_bit: f64,
+    pub dram_static_w_per_gb: f64,
+    pub switch_static_w: f64,
+    pub host_w: f64,
+}
+
+impl Default for Energy {
+    fn default() -> Self {
+        Energy {
+            link_pj_per_bit: 2.0,
+            link_static_w_per_lane: 0.032,
+            crossbar_pj_per_bit: 1.0,
+            add_pj_per_byte: 0.225,
+            dram_pj_per_bit: 20.0,
+            dram_static_w_per_gb: 0.1,
+            switch_static_w: 20.0,
+            host_w: 205.0,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -82,6 +205,8 @@ pub struct Device {
     /// "row", "table" or "page".
     pub interleave: String,
     pub page_bytes: u64,
+    /// Capacity of each device (of its backing memory when tiered), GB.
+    pub capacity_gb: f64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -192,6 +317,30 @@ pub const PARAMS: &[Param] = &[
     p("pifs.combine", "host|usp", "issue 3 / DESIGN.md section 2: the host (or the USP) combines per-port partial sums; host is what pifs_switch_top does (partials arbitrated onto the upstream link)", "where the per-port partial sums of a bag are added"),
     p("pifs.level", "ports|switch", "this design: switch = the whole pifs_switch_top (dispatchers, egress FIFOs, round-robin upstream arbiter, credits; the Verilated build has 8 ports, the model any number); ports = each pifs_port_top alone, the upstream arbitration in the timing model", "which RTL runs PIFS-Rec's ports"),
     p("pifs.usp_gbps", "GB/s", "modelling choice: one line per cycle at 1 GHz, the rate of the port accumulators", "adding rate of the USP combiner (pifs.combine = usp)"),
+    p("device.capacity_gb", "GB", "modelling choice: 8 x 64 GB = a 512 GB pool, the scale at which the SDM paper (Ardestani et al., arXiv 2110.11489) moves DLRM tables to SCM; static power is charged per GB", "capacity of each device (of its backing memory when tiered)"),
+    p("tier.backing", "none|scm|nand", "issue 8 / SDM paper (Ardestani et al., arXiv 2110.11489): Nand flash and 3DXP behind a DRAM cache", "memory behind the DRAM cache of each device (none = DRAM only)"),
+    p("tier.cache_mb", "MiB", "modelling choice: swept by pifs tiers (a small DRAM cache in front of SCM, as the SDM paper's software-defined memory keeps hot rows in DRAM)", "DRAM cache per tiered device"),
+    p("tier.warm", "trace|cold", "modelling choice: trace = steady state (the device's own read sequence played once through the cache before the timed batch); cold = empty cache", "cache state at the start of the batch"),
+    p("scm.latency_ns", "ns", "Izraelevitz et al., 'Basic Performance Measurements of the Intel Optane DC Persistent Memory Module', arXiv 1903.05714 (2019): random read latency 305 ns (about 3x DRAM)", "read latency of one 3DXP block"),
+    p("scm.gbps", "GB/s", "Izraelevitz et al. 2019: 39.4 GB/s maximum read bandwidth of six interleaved Optane DC PMMs, i.e. 6.6 GB/s per module", "read bandwidth of the SCM medium of one device"),
+    p("scm.access_bytes", "bytes", "Izraelevitz et al. 2019: Optane DC PMMs access the media in 256-byte units (XPLine)", "granularity of an SCM read and of the DRAM cache's blocks"),
+    p("scm.queue_depth", "reads", "modelling choice: enough outstanding reads that 16 x 256 B / 305 ns (13 GB/s) exceeds the media bandwidth, as the measured bandwidth scales with threads up to saturation (Izraelevitz et al. 2019)", "outstanding SCM reads one device accepts"),
+    p("scm.pj_per_bit", "pJ/bit", "modelling choice (no public per-access figure found): twice energy.dram_pj_per_bit (phase-change-like media reads cost more than DRAM's)", "energy per bit read from the SCM medium"),
+    p("scm.static_w_per_gb", "W/GB", "modelling choice (no public idle figure found): a DDR4-class module power (3.5 W, see energy.dram_static_w_per_gb) over a 256 GB Optane module", "static power of SCM capacity"),
+    p("nand.latency_ns", "ns", "modelling choice: a TLC NAND page read (tR) of tens of microseconds plus controller time; low-latency NAND (Z-NAND class) would be a few microseconds", "read latency of one NAND page"),
+    p("nand.gbps", "GB/s", "modelling choice: a PCIe Gen3 x4 NVMe-class flash device (about 3 GB/s of reads)", "read bandwidth of the NAND medium of one device"),
+    p("nand.access_bytes", "bytes", "issue 8: 4 KB NAND pages (a 64 B line read costs a page read unless the page is cached)", "granularity of a NAND read and of the DRAM cache's blocks"),
+    p("nand.queue_depth", "reads", "modelling choice: NVMe-style deep queues; 64 x 4 KiB / 50 us = 5.2 GB/s, above nand.gbps", "outstanding NAND page reads one device accepts"),
+    p("nand.pj_per_bit", "pJ/bit", "modelling choice from typical NAND read figures (about 25 mA at 3.3 V during a 50 us tR for a 16 KiB page = 4 uJ = 31 pJ/bit), not checked against one datasheet", "energy per bit read from the NAND medium"),
+    p("nand.static_w_per_gb", "W/GB", "modelling choice: about 5 W idle for a 4 TB enterprise NVMe drive", "static power of NAND capacity"),
+    p("energy.link_pj_per_bit", "pJ/bit", "SerDes figures: 1.4-1.9 pJ/b for a 12 Gb/s source-synchronous I/O (IBM, 32 nm SOI); 40-80 Gb/s transmitters at 32-44 mW and 40-56 Gb/s receivers at 14-50 mW (Razavi, 'Low-Power Techniques for Wireline Systems'), i.e. about 1-2 pJ/bit per TX+RX; the upper end taken", "energy per bit moved on a CXL link (host link and port links, flit bytes)"),
+    p("energy.link_static_w_per_lane", "W/lane", "modelling choice: a PHY kept in L0 burns about half its active power idle: 0.5 x 2 pJ/bit x 32 Gb/s per lane and direction", "static power of each lane and direction of every link"),
+    p("energy.crossbar_pj_per_bit", "pJ/bit", "modelling choice: on-die wires and buffers across the switch die, below an off-chip link's energy", "energy per bit through the switch crossbar"),
+    p("energy.add_pj_per_byte", "pJ/byte", "Horowitz, 'Computing's Energy Problem', ISSCC 2014: a 32-bit float add is 0.9 pJ (45 nm): 16 adds per 64 B line = 0.225 pJ/byte", "energy per byte added by an accumulator (host reduce, NDP, pool, USP, port accumulators)"),
+    p("energy.dram_pj_per_bit", "pJ/bit", "Horowitz ISSCC 2014: a 64-bit DRAM access costs 1.3-2.6 nJ, i.e. 20-40 pJ/bit; the lower end taken", "energy per bit read from (or filled into) DRAM"),
+    p("energy.dram_static_w_per_gb", "W/GB", "DDR4 RDIMMs draw about 1.5-3.5 W per module (icdirectory.com, 'What is the power consumption of RDIMM'); 3.5 W over a 32 GB RDIMM is about 0.1 W/GB", "static (background, refresh) power of DRAM capacity"),
+    p("energy.switch_static_w", "W", "modelling choice: a 9-port x16 CXL/PCIe switch chip in the tens of watts", "static power of the switch"),
+    p("energy.host_w", "W", "Intel Xeon Platinum 8280 (the Cascade Lake part Optane PMem pairs with): 205 W TDP; the host is charged while it serves the batch", "power of the host socket during the batch"),
 ];
 
 fn shared(key: &str) -> f64 {
@@ -217,6 +366,10 @@ impl Default for SysConfig {
             beacon_d: BeaconD::default(),
             beacon_s: BeaconS::default(),
             pifs: Pifs::default(),
+            tier: Tier::default(),
+            scm: Scm::default(),
+            nand: Nand::default(),
+            energy: Energy::default(),
         }
     }
 }
@@ -260,6 +413,7 @@ impl Default for Device {
             gbps: shared("device_gbps"),
             interleave: "row".into(),
             page_bytes: 4096,
+            capacity_gb: 64.0,
         }
     }
 }
@@ -535,7 +689,123 @@ impl SysConfig {
             1.0e5,
             "GB/s",
         )?;
+        range(
+            "device.capacity_gb",
+            self.device.capacity_gb,
+            0.0,
+            1.0e6,
+            "GB",
+        )?;
+        if !["none", "scm", "nand"].contains(&self.tier.backing.as_str()) {
+            return Err(format!(
+                "tier.backing = {:?}: must be none, scm or nand",
+                self.tier.backing
+            ));
+        }
+        if !["trace", "cold"].contains(&self.tier.warm.as_str()) {
+            return Err(format!(
+                "tier.warm = {:?}: must be trace or cold",
+                self.tier.warm
+            ));
+        }
+        range("tier.cache_mb", self.tier.cache_mb, 0.0, 1.0e7, "MiB")?;
+        for (name, b) in [("scm", self.scm.backing()), ("nand", self.nand.backing())] {
+            // A backing read is never faster than the DRAM: the cycle-level device relies on it.
+            range(
+                &format!("{name}.latency_ns"),
+                b.latency_ns,
+                self.device.latency_ns,
+                1.0e7,
+                "ns (from device.latency_ns)",
+            )?;
+            range(&format!("{name}.gbps"), b.gbps, 0.01, 1.0e4, "GB/s")?;
+            if !(64..=1 << 20).contains(&b.access_bytes) || !b.access_bytes.is_power_of_two() {
+                return Err(format!(
+                    "{name}.access_bytes = {}: must be a power of two in 64 ..= 1048576",
+                    b.access_bytes
+                ));
+            }
+            range(
+                &format!("{name}.queue_depth"),
+                b.queue_depth as f64,
+                1.0,
+                65536.0,
+                "reads",
+            )?;
+            range(
+                &format!("{name}.pj_per_bit"),
+                b.pj_per_bit,
+                0.0,
+                1.0e6,
+                "pJ/bit",
+            )?;
+            range(
+                &format!("{name}.static_w_per_gb"),
+                b.static_w_per_gb,
+                0.0,
+                100.0,
+                "W/GB",
+            )?;
+        }
+        let e = &self.energy;
+        for (k, v, hi, unit) in [
+            ("energy.link_pj_per_bit", e.link_pj_per_bit, 1.0e4, "pJ/bit"),
+            (
+                "energy.link_static_w_per_lane",
+                e.link_static_w_per_lane,
+                100.0,
+                "W/lane",
+            ),
+            (
+                "energy.crossbar_pj_per_bit",
+                e.crossbar_pj_per_bit,
+                1.0e4,
+                "pJ/bit",
+            ),
+            (
+                "energy.add_pj_per_byte",
+                e.add_pj_per_byte,
+                1.0e4,
+                "pJ/byte",
+            ),
+            ("energy.dram_pj_per_bit", e.dram_pj_per_bit, 1.0e4, "pJ/bit"),
+            (
+                "energy.dram_static_w_per_gb",
+                e.dram_static_w_per_gb,
+                100.0,
+                "W/GB",
+            ),
+            ("energy.switch_static_w", e.switch_static_w, 1.0e4, "W"),
+            ("energy.host_w", e.host_w, 1.0e5, "W"),
+        ] {
+            range(k, v, 0.0, hi, unit)?;
+        }
         Ok(())
+    }
+
+    /// The backing technology of a tiered pool (None = DRAM only).
+    pub fn backing(&self) -> Option<Backing> {
+        match self.tier.backing.as_str() {
+            "scm" => Some(self.scm.backing()),
+            "nand" => Some(self.nand.backing()),
+            _ => None,
+        }
+    }
+
+    /// Per-read timing of a tiered device (None = DRAM only): the DRAM figures of `[device]`,
+    /// the backing technology's, and the cache in blocks of the backing's access size.
+    pub fn tier_timing(&self) -> Option<TierTiming> {
+        let b = self.backing()?;
+        let block = b.access_bytes;
+        Some(TierTiming {
+            block_bytes: block,
+            cache_blocks: (self.tier.cache_mb * 1024.0 * 1024.0 / block as f64).floor() as u64,
+            dram_line_ns: 64.0 / self.device.gbps,
+            dram_latency_ns: self.device.latency_ns,
+            backing_latency_ns: b.latency_ns,
+            backing_block_ns: (block as f64 / b.gbps).max(b.latency_ns / b.queue_depth as f64),
+            warm: self.tier.warm == "trace",
+        })
     }
 
     /// Row placement.

@@ -30,6 +30,17 @@ pub enum Hop {
     Serve { id: usize, ns: f64, bytes: u64 },
     /// Pure latency.
     Delay(f64),
+    /// A read of tiered device `id` ([`Engine::tier`]): the next line of that device's read
+    /// sequence, timed by its cache and memories.
+    Tier { id: usize },
+}
+
+/// A tiered device in the engine: its timing model and the line addresses it reads, in the
+/// order reads arrive (every route to one device is FIFO, so arrival order is issue order).
+pub struct TierSlot {
+    pub dev: pifs_sim::device::TierDevice,
+    pub reads: Vec<u64>,
+    next: usize,
 }
 
 /// What a group does once all of its jobs have arrived.
@@ -85,6 +96,7 @@ pub struct Engine {
     /// Called with (group, time) when a group completes; used for feedback such as the host's
     /// outstanding-request limit.
     pub completions: Vec<(usize, f64)>,
+    pub tiers: Vec<TierSlot>,
 }
 
 impl Engine {
@@ -99,6 +111,16 @@ impl Engine {
     pub fn route(&mut self, hops: Vec<Hop>) -> usize {
         self.routes.push(hops);
         self.routes.len() - 1
+    }
+
+    /// Add a tiered device that reads `reads` in order; returns the id for [`Hop::Tier`].
+    pub fn tier(&mut self, dev: pifs_sim::device::TierDevice, reads: Vec<u64>) -> usize {
+        self.tiers.push(TierSlot {
+            dev,
+            reads,
+            next: 0,
+        });
+        self.tiers.len() - 1
     }
 
     pub fn group(&mut self, g: Group) -> usize {
@@ -135,6 +157,18 @@ impl Engine {
                     s.items += 1;
                     s.bytes += bytes;
                     let done = s.free;
+                    self.seq += 1;
+                    self.queue
+                        .push(Reverse((Key(done, self.seq), route, pos + 1, group)));
+                }
+                Some(Hop::Tier { id }) => {
+                    let slot = &mut self.tiers[id];
+                    let addr = *slot
+                        .reads
+                        .get(slot.next)
+                        .expect("a tiered device is read exactly its read sequence");
+                    slot.next += 1;
+                    let done = slot.dev.read(t, addr);
                     self.seq += 1;
                     self.queue
                         .push(Reverse((Key(done, self.seq), route, pos + 1, group)));

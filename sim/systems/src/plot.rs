@@ -1,4 +1,5 @@
-//! Minimal SVG charts for the reports (no plotting dependency): grouped bars and x-y lines.
+//! Minimal SVG charts for the reports (no plotting dependency): grouped bars, x-y lines and
+//! labelled x-y scatter points.
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -155,6 +156,62 @@ pub fn lines(
     s + "</svg>\n"
 }
 
+/// One labelled point of a scatter series.
+pub struct Point {
+    pub x: f64,
+    pub y: f64,
+    pub label: String,
+}
+
+/// Points on a linear x axis from 0 (its own ticks), one colour per series: `series` = (name,
+/// points). Each point carries its label.
+pub fn scatter(title: &str, xlabel: &str, ylabel: &str, series: &[(String, Vec<Point>)]) -> String {
+    let all = || series.iter().flat_map(|(_, p)| p.iter());
+    let ymax = nice_max(all().map(|p| p.y).fold(0.0, f64::max));
+    let xmax = nice_max(all().map(|p| p.x).fold(0.0, f64::max));
+    let mut s = String::new();
+    frame(title, ylabel, ymax, &mut s);
+    let px = |x: f64| L + (W - L - R) * x / xmax;
+    let py = |y: f64| H - B - (H - T - B) * y / ymax;
+    for i in 0..=4 {
+        let x = xmax * i as f64 / 4.0;
+        s += &format!(
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
+            px(x),
+            H - B + 16.0,
+            fmt(x)
+        );
+    }
+    s += &format!(
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
+        (L + W - R) / 2.0,
+        H - 15.0,
+        esc(xlabel)
+    );
+    for (k, (name, pts)) in series.iter().enumerate() {
+        let c = COLORS[k % COLORS.len()];
+        for p in pts {
+            s += &format!(
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\" fill=\"{c}\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"9\">{}</text>\n",
+                px(p.x),
+                py(p.y),
+                px(p.x) + 5.0,
+                py(p.y) - 5.0,
+                esc(&p.label)
+            );
+        }
+        s += &format!(
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"10\" height=\"10\" fill=\"{c}\"/><text x=\"{:.1}\" y=\"{:.1}\">{}</text>\n",
+            W - R - 120.0,
+            T + 5.0 + 16.0 * k as f64,
+            W - R - 105.0,
+            T + 14.0 + 16.0 * k as f64,
+            esc(name)
+        );
+    }
+    s + "</svg>\n"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +224,18 @@ mod tests {
         assert_eq!(nice_max(1200.0), 2000.0);
         let l = lines("t", "x", "y", &[1.0, 2.0], &[("s".into(), vec![1.0, 2.0])]);
         assert_eq!(l.matches("<circle").count(), 2);
+        let pt = |x, y| Point {
+            x,
+            y,
+            label: "p<".into(),
+        };
+        let sc = scatter(
+            "t",
+            "x",
+            "y",
+            &[("a".into(), vec![pt(1.0, 2.0), pt(3.0, 0.5)])],
+        );
+        assert_eq!(sc.matches("<circle").count(), 2);
+        assert!(sc.contains("p&lt;") && sc.ends_with("</svg>\n"));
     }
 }

@@ -27,8 +27,10 @@
 
 use crate::config::SysConfig;
 use crate::des::{Engine, Group, Hop};
+use crate::energy::{batch_energy, BatchEnergy, Counts};
 use pifs_cxl::{Message, S2mDrs, S2mPacker};
 use pifs_dlrm::{Trace, Weights};
+use pifs_sim::device::{TierCounters, TierDevice};
 use pifs_sim::fp;
 use pifs_sim::port::SimError;
 use pifs_sim::system::{self, Backend, RunConfig};
@@ -106,6 +108,14 @@ pub struct BatchResult {
     pub resources: Vec<Resource>,
     /// Port-accumulator cycles (pifs only).
     pub port_cycles: Option<u64>,
+    /// 64 B lines the memory devices served.
+    pub device_reads: u64,
+    /// Tiered devices (all ports together): DRAM-cache hits, misses, bytes read from the
+    /// backing memory. None for DRAM-only devices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<TierCounters>,
+    /// Energy of the batch and average power over it.
+    pub energy: BatchEnergy,
     #[serde(skip)]
     pub pooled: Vec<u32>,
 }
@@ -123,14 +133,24 @@ struct Fabric {
     ndp: Vec<usize>,
     pool: usize,
     usp: usize,
+    /// Tiered devices: the engine's tier id of each port's device (empty = DRAM only).
+    tier: Vec<usize>,
     /// ns per flit on the host link and a port link.
     fh: f64,
     fp: f64,
 }
 
 impl Fabric {
-    fn new(c: &SysConfig) -> Fabric {
+    /// `reads`: the line addresses each device reads, in order (used by tiered devices).
+    fn new(c: &SysConfig, reads: &[Vec<u64>]) -> Fabric {
         let mut e = Engine::default();
+        let tier = match c.tier_timing() {
+            Some(t) => reads
+                .iter()
+                .map(|r| e.tier(TierDevice::new(t, r), r.clone()))
+                .collect(),
+            None => Vec::new(),
+        };
         let host_m2s = e.server("host_link.m2s");
         let host_s2m = e.server("host_link.s2m");
         let crossbar = e.server("switch.crossbar");
@@ -156,6 +176,7 @@ impl Fabric {
             ndp,
             pool,
             usp,
+            tier,
             fh: 1.0 / c.host_link.flits_per_ns(),
             fp: 1.0 / c.port_link.flits_per_ns(),
         }
@@ -195,30 +216,78 @@ impl Fabric {
         ]
     }
 
+    /// The read of one line inside device `d`: its memory's bandwidth and latency (DRAM
+    /// only), or the tiered device's cache and backing memory.
+    fn device_read(&self, c: &SysConfig, d: usize) -> Vec<Hop> {
+        match self.tier.get(d) {
+            Some(&id) => vec![Hop::Tier { id }],
+            None => vec![
+                Hop::Serve {
+                    id: self.dev[d],
+                    ns: 64.0 / c.device.gbps,
+                    bytes: 64,
+                },
+                Hop::Delay(c.device.latency_ns),
+            ],
+        }
+    }
+
     /// MemRd from the switch to device `d`, the read, and the MemData back to the switch.
     fn port_read(&self, c: &SysConfig, d: usize) -> Vec<Hop> {
         let lf = line_flits();
-        vec![
+        let mut h = vec![
             Self::serve(self.port_m2s[d], REQ_FLITS * self.fp, REQ_FLITS),
             Hop::Delay(c.port_link.flight_ns),
-            Hop::Serve {
-                id: self.dev[d],
-                ns: 64.0 / c.device.gbps,
-                bytes: 64,
-            },
-            Hop::Delay(c.device.latency_ns),
-            Self::serve(self.port_s2m[d], lf * self.fp, lf),
-            Hop::Delay(c.port_link.flight_ns),
-        ]
+        ];
+        h.extend(self.device_read(c, d));
+        h.push(Self::serve(self.port_s2m[d], lf * self.fp, lf));
+        h.push(Hop::Delay(c.port_link.flight_ns));
+        h
     }
 
+    /// Count the tiered devices' work on the device servers (DRAM) and on a backing server per
+    /// device, and return the counters summed over the devices.
+    fn settle_tiers(&mut self) -> Option<TierCounters> {
+        if self.tier.is_empty() {
+            return None;
+        }
+        let mut sum = TierCounters::default();
+        for (d, &id) in self.tier.iter().enumerate() {
+            let t = &self.e.tiers[id].dev;
+            let (k, dram_ns, back_ns) = (t.counters, t.dram_busy_ns, t.backing_busy_ns);
+            let s = &mut self.e.servers[self.dev[d]];
+            s.items += k.hits + k.misses;
+            s.bytes += k.hits * 64;
+            s.busy_ns += dram_ns;
+            let b = self.e.server(format!("device{d}.backing"));
+            let s = &mut self.e.servers[b];
+            s.items = k.misses;
+            s.bytes = k.backing_bytes;
+            s.busy_ns = back_ns;
+            sum.hits += k.hits;
+            sum.misses += k.misses;
+            sum.backing_bytes += k.backing_bytes;
+        }
+        Some(sum)
+    }
+
+    /// The batch's result. `pifs`: the cycle model's device reads and tier counters (the
+    /// event model's own otherwise), whose lines the port accumulators also added.
     fn result(
-        self,
+        mut self,
         c: &SysConfig,
         latency_ns: f64,
         pooled: Vec<u32>,
-        port_cycles: Option<u64>,
+        pifs: Option<(u64, u64, Option<TierCounters>)>,
     ) -> BatchResult {
+        let own_tier = self.settle_tiers();
+        let (port_cycles, device_reads, tier, port_add_bytes) = match pifs {
+            Some((cycles, reads, tier)) => (Some(cycles), reads, tier, reads * 64),
+            None => {
+                let reads = self.dev.iter().map(|&d| self.e.servers[d].items).sum();
+                (None, reads, own_tier, 0)
+            }
+        };
         let s = &self.e.servers;
         let mut resources: Vec<Resource> = s
             .iter()
@@ -234,6 +303,16 @@ impl Fabric {
             })
             .collect();
         resources.sort_by(|a, b| b.utilisation.total_cmp(&a.utilisation));
+        let energy = batch_energy(
+            c,
+            &Counts {
+                resources: &resources,
+                device_reads,
+                tier,
+                port_add_bytes,
+                latency_ns,
+            },
+        );
         BatchResult {
             latency_ns,
             upstream_bytes: s[self.host_s2m].bytes,
@@ -244,6 +323,9 @@ impl Fabric {
             crossbar_bytes: s[self.crossbar].bytes,
             resources,
             port_cycles,
+            device_reads,
+            tier,
+            energy,
             pooled,
         }
     }
@@ -300,11 +382,34 @@ pub fn run_batch(
     let dim = weights.dim();
     let row_lines = dim.div_ceil(16);
     let per_dev = split(trace, c, row_lines);
+    let cfg = run_config(c, backend, seed);
+    // The event models replay the order in which the cycle model's devices read their lines.
+    let reads = if c.tier_timing().is_some() && system != System::Pifs {
+        system::device_reads(trace, weights, &cfg)?
+    } else {
+        Vec::new()
+    };
     match system {
-        System::Pond => Ok(pond(trace, weights, c, &per_dev, row_lines)),
-        System::BeaconD => Ok(beacon(trace, weights, c, &per_dev, row_lines, true)),
-        System::BeaconS => Ok(beacon(trace, weights, c, &per_dev, row_lines, false)),
-        System::Pifs => pifs(trace, weights, c, &per_dev, row_lines, backend, seed),
+        System::Pond => Ok(pond(trace, weights, c, &per_dev, row_lines, &reads)),
+        System::BeaconD => Ok(beacon(trace, weights, c, &per_dev, row_lines, true, &reads)),
+        System::BeaconS => Ok(beacon(
+            trace, weights, c, &per_dev, row_lines, false, &reads,
+        )),
+        System::Pifs => pifs(trace, weights, c, &per_dev, row_lines, cfg),
+    }
+}
+
+/// The cycle-level run of PIFS-Rec's ports for this configuration (no bag release yet).
+fn run_config(c: &SysConfig, backend: Backend, seed: u64) -> RunConfig {
+    RunConfig {
+        backend,
+        ports: c.switch.ports,
+        seed,
+        timing: c.timing(),
+        placement: c.placement(),
+        tier: c.tier_timing(),
+        workload: String::new(),
+        ..RunConfig::default()
     }
 }
 
@@ -323,8 +428,9 @@ fn pond(
     c: &SysConfig,
     per_dev: &[Vec<Vec<u64>>],
     row_lines: usize,
+    reads: &[Vec<u64>],
 ) -> BatchResult {
-    let mut f = Fabric::new(c);
+    let mut f = Fabric::new(c, reads);
     let n = c.switch.ports;
     // One route per device: MemRd down, read, MemData up, host adds.
     let routes: Vec<usize> = (0..n)
@@ -415,8 +521,9 @@ fn beacon(
     per_dev: &[Vec<Vec<u64>>],
     row_lines: usize,
     in_device: bool,
+    reads: &[Vec<u64>],
 ) -> BatchResult {
-    let mut f = Fabric::new(c);
+    let mut f = Fabric::new(c, reads);
     let lf = line_flits();
     let n = c.switch.ports;
     let line_ns = 64.0;
@@ -432,19 +539,12 @@ fn beacon(
             .collect();
         let read = (0..n)
             .map(|d| {
-                let h = vec![
-                    Hop::Serve {
-                        id: f.dev[d],
-                        ns: line_ns / c.device.gbps,
-                        bytes: 64,
-                    },
-                    Hop::Delay(c.device.latency_ns),
-                    Hop::Serve {
-                        id: f.ndp[d],
-                        ns: line_ns / c.beacon_d.ndp_gbps,
-                        bytes: 64,
-                    },
-                ];
+                let mut h = f.device_read(c, d);
+                h.push(Hop::Serve {
+                    id: f.ndp[d],
+                    ns: line_ns / c.beacon_d.ndp_gbps,
+                    bytes: 64,
+                });
                 f.e.route(h)
             })
             .collect();
@@ -580,10 +680,9 @@ fn pifs(
     c: &SysConfig,
     per_dev: &[Vec<Vec<u64>>],
     row_lines: usize,
-    backend: Backend,
-    seed: u64,
+    cfg: RunConfig,
 ) -> Result<BatchResult, SimError> {
-    let mut f = Fabric::new(c);
+    let mut f = Fabric::new(c, &[]);
     let lf = line_flits();
     // 1. Descriptors to the switch's dispatcher: a bag may start once all of its are there.
     let desc = f.host_down(c, lf);
@@ -615,14 +714,8 @@ fn pifs(
 
     // 2. The ports, cycle by cycle: dispatcher, devices, port links, accumulators.
     let cfg = RunConfig {
-        backend,
-        ports: c.switch.ports,
-        seed,
-        timing: c.timing(),
-        placement: c.placement(),
         bag_release: Some(release),
-        workload: String::new(),
-        ..RunConfig::default()
+        ..cfg
     };
     let out = if c.pifs.level == "switch" {
         pifs_sim::switch_run::run_switch(trace, w, &cfg)?
@@ -702,5 +795,17 @@ fn pifs(
     f.e.run();
     // Completion of every bag: the last group each one reaches.
     let latency = f.e.completions.iter().map(|&(_, t)| t).fold(0.0, f64::max);
-    Ok(f.result(c, latency, out.pooled, Some(out.stats.cycles)))
+    let dc = out.stats.ports.iter().map(|p| p.device);
+    let reads = dc.clone().map(|d| d.reads).sum();
+    let tier = cfg.tier.map(|_| TierCounters {
+        hits: dc.clone().map(|d| d.tier_hits).sum(),
+        misses: dc.clone().map(|d| d.tier_misses).sum(),
+        backing_bytes: dc.map(|d| d.backing_bytes).sum(),
+    });
+    Ok(f.result(
+        c,
+        latency,
+        out.pooled,
+        Some((out.stats.cycles, reads, tier)),
+    ))
 }
