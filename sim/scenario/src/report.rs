@@ -10,8 +10,15 @@ impl Report {
             "scenario {} ({}, {} ms, contention {}, drop_late {}, backend {})\n",
             self.source, self.mode, self.duration_ms, self.contention, self.drop_late, self.backend
         );
+        let w = self
+            .models
+            .iter()
+            .map(|m| m.name.len())
+            .max()
+            .unwrap_or(0)
+            .max(5);
         s += &format!(
-            "{:<9} {:<8} {:>8} {:>7} {:>7} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>5} {:>5}\n",
+            "{:<9} {:<w$} {:>8} {:>7} {:>7} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>5} {:>5}\n",
             "system",
             "model",
             "requests",
@@ -35,7 +42,7 @@ impl Report {
                         .unwrap_or_else(|| "-".into())
                 };
                 s += &format!(
-                    "{:<9} {:<8} {:>8} {:>7.2} {:>7} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>5.3} {:>5.3}\n",
+                    "{:<9} {:<w$} {:>8} {:>7.2} {:>7} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>5.3} {:>5.3}\n",
                     sys.system,
                     m.model,
                     m.requests,
