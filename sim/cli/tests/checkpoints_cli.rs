@@ -40,7 +40,10 @@ fn default_run_writes_json_and_svg_whose_totals_add_up() {
     }
     let doc = json(&dir.join("checkpoints.json"));
     // RM1: 8 tables x 4,000,000 rows, dim 32 (DeepRecSys), so a full checkpoint is 8*4e6*128 B.
-    assert_eq!(doc["rows_per_table"], serde_json::json!(vec![4_000_000u64; 8]));
+    assert_eq!(
+        doc["rows_per_table"],
+        serde_json::json!(vec![4_000_000u64; 8])
+    );
     assert_eq!(doc["dim"], 32);
     assert_eq!(u(&doc["full_bytes"]), 8 * 4_000_000 * 32 * 4);
     assert_eq!(u(&doc["bitmap_bytes"]), 8 * 4_000_000 / 8);

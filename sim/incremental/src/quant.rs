@@ -90,11 +90,12 @@ pub fn f16_directed(x: f32, up: bool) -> Option<f32> {
     }
     let a = x.abs();
     // Binary16 has 11 significant bits for normals (|x| >= 2^-14) and a fixed step 2^-24 below.
-    let ulp = if a < 2f32.powi(-14) {
-        2f32.powi(-24)
+    // The step is a power of two, built from its exponent bits (binade of `a` minus 10).
+    let min_normal = f32::from_bits(113 << 23); // 2^-14
+    let ulp = if a < min_normal {
+        f32::from_bits(103 << 23) // 2^-24
     } else {
-        let e = ((a.to_bits() >> 23) & 0xff) as i32 - 127;
-        2f32.powi(e - 10)
+        f32::from_bits(((a.to_bits() >> 23) - 10) << 23)
     };
     let q = x / ulp;
     let r = if up { q.ceil() } else { q.floor() } * ulp;

@@ -123,6 +123,8 @@ pub struct IntervalRecord {
     pub link_bytes: u64,
     /// Rows whose bit is set in the since-last-checkpoint bitmap.
     pub modified_rows: u64,
+    /// `modified_rows` / rows of all tables.
+    pub modified_fraction: f64,
     /// Rows whose bit is set in the since-last-baseline bitmap.
     pub since_baseline_rows: u64,
     /// Whether one-shot took a new full baseline at this checkpoint.
@@ -229,8 +231,9 @@ fn incremental_bytes(bm: &RowBitmap, rows: &[u64], row_bytes: u64) -> u64 {
 }
 
 /// Gradient element in [-0.5, 0.5) for (batch, table, row, column): splitmix64 chained over the
-/// fields, top 24 bits scaled.
-fn grad_unit(seed: u64, batch: u64, t: usize, r: u64, c: usize) -> f32 {
+/// fields, top 24 bits scaled. A row looked up `k` times in batch `batch` moves by
+/// `-lr * sqrt(k) * grad_unit(seed, batch, t, r, c)`.
+pub fn grad_unit(seed: u64, batch: u64, t: usize, r: u64, c: usize) -> f32 {
     let mut s = seed ^ batch.wrapping_mul(0xD6E8_FEB8_6659_FD93);
     let h = splitmix64(&mut s) ^ ((t as u64) << 48 | r);
     let mut s = h;
@@ -241,6 +244,38 @@ fn grad_unit(seed: u64, batch: u64, t: usize, r: u64, c: usize) -> f32 {
 
 fn key(t: usize, r: u64) -> u64 {
     (t as u64) << 48 | r
+}
+
+/// One row's restore error in one format: squared error, squared norm, largest element error.
+#[derive(Clone, Copy)]
+struct RowError {
+    d2: f64,
+    x2: f64,
+    max_abs: f64,
+}
+
+impl RowError {
+    fn of(x: &[f32], y: &[f32]) -> RowError {
+        let mut e = RowError {
+            d2: 0.0,
+            x2: 0.0,
+            max_abs: 0.0,
+        };
+        for (&a, &b) in x.iter().zip(y) {
+            let d = a as f64 - b as f64;
+            e.d2 += d * d;
+            e.x2 += a as f64 * a as f64;
+            e.max_abs = e.max_abs.max(d.abs());
+        }
+        e
+    }
+}
+
+/// A modified row in the pool: its current value and, once a checkpoint has quantized this
+/// value, its restore error per format (dropped when the row is written again).
+struct PoolRow {
+    w: Box<[f32]>,
+    errors: Option<Box<[RowError]>>,
 }
 
 /// Error sums of one quantized format over one checkpoint.
@@ -255,19 +290,13 @@ struct ErrorAcc {
 }
 
 impl ErrorAcc {
-    fn add(&mut self, x: &[f32], y: &[f32]) {
-        let (mut d2, mut x2) = (0.0f64, 0.0f64);
-        for (&a, &b) in x.iter().zip(y) {
-            let d = a as f64 - b as f64;
-            d2 += d * d;
-            x2 += a as f64 * a as f64;
-            self.max_abs = self.max_abs.max(d.abs());
-        }
+    fn add(&mut self, e: &RowError, dim: usize) {
         self.rows += 1;
-        self.elems += x.len() as u64;
-        self.sum_sq += d2;
-        if x2 > 0.0 {
-            self.rel_sum += (d2 / x2).sqrt();
+        self.elems += dim as u64;
+        self.sum_sq += e.d2;
+        self.max_abs = self.max_abs.max(e.max_abs);
+        if e.x2 > 0.0 {
+            self.rel_sum += (e.d2 / e.x2).sqrt();
             self.rel_rows += 1;
         }
     }
@@ -360,7 +389,7 @@ pub fn run(
     let map = AddressMap::new(rows, dim).map_err(StudyError::BadInput)?;
     let mut tracker = SwitchTracker::new(&map);
     let mut link = WriteLink::new(cfg.seed);
-    let mut image: HashMap<u64, Box<[f32]>> = HashMap::new();
+    let mut image: HashMap<u64, PoolRow> = HashMap::new();
     let row_bytes = dim as u64 * 4;
     let full_bytes: u64 = rows.iter().map(|&r| r * row_bytes).sum();
     let formats: Vec<QuantFormat> = cfg
@@ -410,7 +439,7 @@ pub fn run(
         }
         for &(t, r) in &order {
             match image.get(&key(t, r)) {
-                Some(row) => buf.copy_from_slice(row),
+                Some(row) => buf.copy_from_slice(&row.w),
                 None => weights.row_into(t, r, &mut buf),
             }
             let k = (counts[&key(t, r)] as f32).sqrt();
@@ -428,11 +457,18 @@ pub fn run(
             };
             tracker.on_write(t, r);
             let row = image.entry(key(t, r)).or_insert_with(|| {
-                let mut init = vec![0f32; dim].into_boxed_slice();
-                weights.row_into(t, r, &mut init);
-                init
+                let mut w = vec![0f32; dim].into_boxed_slice();
+                weights.row_into(t, r, &mut w);
+                PoolRow { w, errors: None }
             });
-            for (k, v) in row.iter_mut().skip(line as usize * 16).take(16).enumerate() {
+            row.errors = None;
+            for (k, v) in row
+                .w
+                .iter_mut()
+                .skip(line as usize * 16)
+                .take(16)
+                .enumerate()
+            {
                 *v = f32::from_le_bytes([
                     data[4 * k],
                     data[4 * k + 1],
@@ -453,6 +489,7 @@ pub fn run(
         if (bi + 1) % cfg.interval == 0 || bi + 1 == batches.len() {
             cur.link_bytes = cur.flits * LINK_FLIT_BYTES;
             cur.modified_rows = tracker.interval.total();
+            cur.modified_fraction = cur.modified_rows as f64 / rows.iter().sum::<u64>() as f64;
             cur.since_baseline_rows = tracker.since_baseline.total();
             let consecutive = incremental_bytes(&tracker.interval, rows, row_bytes);
             let oneshot = incremental_bytes(&tracker.since_baseline, rows, row_bytes);
@@ -473,7 +510,7 @@ pub fn run(
                 ),
                 SchemeInterval::new("one-shot", ow, oc, None),
             ];
-            let errors = restore_errors(&tracker.since_baseline, &image, &formats)?;
+            let errors = restore_errors(&tracker.since_baseline, &mut image, &formats)?;
             for (f, err) in formats.iter().zip(errors) {
                 let fq: u64 = rows.iter().map(|&r| r * f.row_bytes).sum();
                 let oq = incremental_bytes(&tracker.since_baseline, rows, f.row_bytes);
@@ -513,28 +550,39 @@ pub fn run(
     })
 }
 
-/// Quantizes and restores every row marked in `bm` in each format; errors against the image.
+/// Quantizes and restores every row marked in `bm` in each format; errors against the pool's
+/// rows. A row's errors are kept until it is written again, so a row unchanged since the last
+/// checkpoint is not quantized twice.
 fn restore_errors(
     bm: &RowBitmap,
-    image: &HashMap<u64, Box<[f32]>>,
+    image: &mut HashMap<u64, PoolRow>,
     formats: &[QuantFormat],
 ) -> Result<Vec<ErrorStats>, StudyError> {
     let mut accs: Vec<ErrorAcc> = formats.iter().map(|_| ErrorAcc::default()).collect();
     let mut back = Vec::new();
     for t in 0..bm.tables() {
         for r in bm.rows(t) {
-            let x = image.get(&key(t, r)).ok_or_else(|| {
+            let row = image.get_mut(&key(t, r)).ok_or_else(|| {
                 StudyError::Failed(format!(
                     "table {t} row {r} is tracked but was never written"
                 ))
             })?;
-            back.resize(x.len(), 0.0);
-            for (f, acc) in formats.iter().zip(&mut accs) {
-                let q = quant::quantize(x, f.bits, f.scale_bias).map_err(|e| {
-                    StudyError::BadInput(format!("table {t} row {r}: {} bits: {e}", f.bits))
-                })?;
-                q.dequantize_into(&mut back);
-                acc.add(x, &back);
+            if row.errors.is_none() {
+                back.resize(row.w.len(), 0.0);
+                let mut errs = Vec::with_capacity(formats.len());
+                for f in formats {
+                    let q = quant::quantize(&row.w, f.bits, f.scale_bias).map_err(|e| {
+                        StudyError::BadInput(format!("table {t} row {r}: {} bits: {e}", f.bits))
+                    })?;
+                    q.dequantize_into(&mut back);
+                    errs.push(RowError::of(&row.w, &back));
+                }
+                row.errors = Some(errs.into_boxed_slice());
+            }
+            if let Some(errs) = &row.errors {
+                for (acc, e) in accs.iter_mut().zip(errs.iter()) {
+                    acc.add(e, row.w.len());
+                }
             }
         }
     }
@@ -609,6 +657,7 @@ impl IntervalRecord {
             flits: 0,
             link_bytes: 0,
             modified_rows: 0,
+            modified_fraction: 0.0,
             since_baseline_rows: 0,
             rebaseline: false,
             schemes: Vec::new(),
@@ -629,28 +678,25 @@ impl Report {
             .iter()
             .map(|x| x.scheme.as_str())
             .collect();
+        let rows = &self.rows_per_table;
+        let rows_text = if rows.iter().all(|&r| r == rows[0]) {
+            rows[0].to_string()
+        } else {
+            format!("{rows:?}")
+        };
         let _ = writeln!(
             s,
-            "{}: {} tables x {:?} rows, dim {}, full checkpoint {} MB, bitmap {} MB",
+            "{}: {} tables x {rows_text} rows, dim {}, full checkpoint {} MB, bitmap {} MB",
             self.workload,
-            self.rows_per_table.len(),
-            if self
-                .rows_per_table
-                .iter()
-                .all(|&r| r == self.rows_per_table[0])
-            {
-                vec![self.rows_per_table[0]]
-            } else {
-                self.rows_per_table.clone()
-            },
+            rows.len(),
             self.dim,
             mb(self.full_bytes),
             mb(self.bitmap_bytes)
         );
         let _ = write!(
             s,
-            "{:>4} {:>8} {:>10} {:>9} {:>10}",
-            "ckpt", "batches", "mod rows", "flits", "base rows"
+            "{:>4} {:>8} {:>10} {:>8} {:>9} {:>10}",
+            "ckpt", "batches", "mod rows", "mod %", "flits", "base rows"
         );
         for n in &names {
             let _ = write!(s, " {:>13}", format!("{n} MB"));
@@ -659,10 +705,11 @@ impl Report {
         for i in &self.intervals {
             let _ = write!(
                 s,
-                "{:>4} {:>8} {:>10} {:>9} {:>10}",
+                "{:>4} {:>8} {:>10} {:>8.4} {:>9} {:>10}",
                 format!("{}{}", i.index, if i.rebaseline { "*" } else { "" }),
                 format!("{}-{}", i.first_batch, i.first_batch + i.batches - 1),
                 i.modified_rows,
+                100.0 * i.modified_fraction,
                 i.flits,
                 i.since_baseline_rows
             );

@@ -1,12 +1,14 @@
 //! The study end to end on small generated workloads: the switch's bitmaps against brute-force
 //! sets of the rows each interval's batches touched, every scheme's bytes recomputed from those
-//! sets, the link counts against the message rules, and (lr = 0) the restore error recomputed
-//! from the initial weights.
+//! sets, the link counts against the message rules, and the restore error recomputed from rows
+//! replayed here from the trace and the gradient formula (and, lr = 0, from the initial
+//! weights).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use pifs_dlrm::{generate, synthetic_weight, IndexDist, Trace, Weights};
 use pifs_incremental::quant::{self, ScaleBias};
+use pifs_incremental::study::grad_unit;
 use pifs_incremental::{run, Batch, StudyConfig};
 
 const ROWS: [u64; 3] = [500, 120, 900];
@@ -84,8 +86,32 @@ fn bitmaps_bytes_and_link_counts_match_brute_force() {
     let mut since: HashSet<(usize, u64)> = HashSet::new();
     let mut consecutive_sum = 0;
     let mut rebaselines = 0;
+    // The true rows, replayed batch by batch: each distinct row of a batch moves once by
+    // -lr * sqrt(lookups of it in the batch) * grad_unit.
+    let mut truth: HashMap<(usize, u64), Vec<f32>> = HashMap::new();
     for (k, iv) in rep.intervals.iter().enumerate() {
         let span = &tr[3 * k..(3 * k + 3).min(10)];
+        for (j, t) in span.iter().enumerate() {
+            let bi = (3 * k + j) as u64;
+            let mut counts: HashMap<(usize, u64), u32> = HashMap::new();
+            for tab in 0..3 {
+                for b in 0..8 {
+                    for &r in t.bag(tab, b) {
+                        *counts.entry((tab, r as u64)).or_default() += 1;
+                    }
+                }
+            }
+            for (&(tab, r), &n) in &counts {
+                let w = truth.entry((tab, r)).or_insert_with(|| {
+                    (0..DIM)
+                        .map(|c| synthetic_weight(tab as u64, r, c as u64))
+                        .collect()
+                });
+                for (c, v) in w.iter_mut().enumerate() {
+                    *v -= 0.05 * (n as f32).sqrt() * grad_unit(5, bi, tab, r, c);
+                }
+            }
+        }
         assert_eq!(iv.batches, span.len());
         let mut set = HashSet::new();
         let mut writes = 0;
@@ -137,7 +163,32 @@ fn bitmaps_bytes_and_link_counts_match_brute_force() {
                 (w, c),
                 "q{bits} interval {k}"
             );
-            assert_eq!(s.error.as_ref().unwrap().rows, since.len() as u64);
+            let e = s.error.as_ref().unwrap();
+            assert_eq!(e.rows, since.len() as u64);
+            let (mut sq, mut max, mut rel) = (0.0f64, 0.0f64, 0.0f64);
+            for key in &since {
+                let x = &truth[key];
+                let q = quant::quantize(x, bits, ScaleBias::for_bits(bits)).unwrap();
+                let (mut d2, mut x2) = (0.0, 0.0);
+                for (c, &v) in x.iter().enumerate() {
+                    let back = q.bias + q.codes[c] as f32 * q.scale;
+                    let d = v as f64 - back as f64;
+                    d2 += d * d;
+                    x2 += v as f64 * v as f64;
+                    max = max.max(d.abs());
+                }
+                sq += d2;
+                rel += (d2 / x2).sqrt();
+            }
+            let n = since.len() as f64;
+            let rmse = (sq / (n * DIM as f64)).sqrt();
+            assert!(
+                (e.rmse - rmse).abs() <= 1e-9 * rmse,
+                "q{bits}: {} vs {rmse}",
+                e.rmse
+            );
+            assert_eq!(e.max_abs, max, "q{bits}");
+            assert!((e.mean_rel_l2 - rel / n).abs() <= 1e-9 * rel / n);
         }
         if rebase {
             rebaselines += 1;
