@@ -72,6 +72,10 @@ pub struct HashArgs {
     /// Share of the rows owned by hot IDs (frequency and learned mappings), in [0, 1).
     #[arg(long, default_value_t = 0.5)]
     hot_share: f64,
+    /// Share of the cold rows the learned mapping reserves for IDs unseen in the history, in
+    /// [0, 1) (0: hash them over all cold rows).
+    #[arg(long, default_value_t = 0.2)]
+    newcomer_share: f64,
     /// Share of the samples used as history to build the mappings; the rest is evaluated.
     #[arg(long, default_value_t = 0.5)]
     history_share: f64,
@@ -141,6 +145,7 @@ pub fn run(a: HashArgs) -> Result<(), Failure> {
         rows: a.rows,
         ids_per_row: a.ids_per_row,
         hot_share: a.hot_share,
+        newcomer_share: a.newcomer_share,
         history_share: a.history_share,
         buffer_rows: a.buffer_rows,
         devices: a.devices,
@@ -190,7 +195,7 @@ pub fn run(a: HashArgs) -> Result<(), Failure> {
 
 fn print_table(r: &Report) {
     println!(
-        "pifs hash: {}: {} table(s) x {} samples, history {} / evaluation {}; R = {} rows per table ({} hot), LRU buffer {} rows, {} devices",
+        "pifs hash: {}: {} table(s) x {} samples, history {} / evaluation {}; R = {} rows per table ({} hot, {} for newcomers in learned), LRU buffer {} rows, {} devices",
         r.workload,
         r.tables,
         r.samples,
@@ -198,6 +203,7 @@ fn print_table(r: &Report) {
         r.eval_samples,
         r.rows,
         r.hot_rows,
+        r.newcomer_rows,
         r.config.buffer_rows,
         r.config.devices
     );

@@ -173,6 +173,7 @@ fn out_trace_is_the_library_mapping_in_range() {
         rows: Some(300),
         ids_per_row: 8.0,
         hot_share: 0.5,
+        newcomer_share: 0.2,
         history_share: 0.5,
         buffer_rows: 8192,
         devices: 8,

@@ -4,8 +4,9 @@
 //! - **universal**: `row = ((a*id + b) mod p) mod R` (Carter-Wegman), seeded per table.
 //! - **frequency**: the `k` most frequent IDs of the history window own rows `0..k`; every other
 //!   ID shares rows `k..R` by universal hashing.
-//! - **learned**: the same `k` hot rows; cold IDs seen in the history share rows `k..R` in
-//!   groups learned from co-access ([`crate::learn`]), unseen IDs are hashed into `k..R`.
+//! - **learned**: the same `k` hot rows; IDs unseen in the history are hashed into `n`
+//!   newcomer rows `k..k+n`; cold IDs seen in the history share rows `k+n..R` in groups learned
+//!   from co-access ([`crate::learn`]). With `n = 0` newcomers are hashed into all of `k..R`.
 //!   After Ghaemmaghami et al., "Learning to Collide: Recommendation System Model Compression
 //!   with Learned Hash Functions" (arXiv 2203.15837, 2022): a mapping derived from history and
 //!   access patterns that makes similar IDs collide instead of arbitrary ones.
@@ -48,12 +49,13 @@ impl Kind {
 }
 
 /// One table's mapping from raw IDs to rows `0..rows`: IDs in `assigned` take their row, the
-/// others `base + h(id) mod (rows - base)` (`h` = identity for modulo, universal otherwise).
+/// others `base + h(id) mod span` (`h` = identity for modulo, universal otherwise).
 #[derive(Clone, Debug)]
 pub struct TableMap {
     rows: u64,
     assigned: HashMap<u64, u64>,
     base: u64,
+    span: u64,
     hash: Option<UniversalHash>,
 }
 
@@ -64,6 +66,7 @@ impl TableMap {
             rows,
             assigned: HashMap::new(),
             base: 0,
+            span: rows,
             hash: None,
         }
     }
@@ -74,6 +77,7 @@ impl TableMap {
             rows,
             assigned: HashMap::new(),
             base: 0,
+            span: rows,
             hash: Some(h),
         }
     }
@@ -86,21 +90,40 @@ impl TableMap {
             rows,
             assigned: hot_rows(history, hot),
             base: hot,
+            span: rows - hot,
             hash: Some(h),
         }
     }
 
-    /// Learned from co-access: hot IDs as in [`TableMap::frequency`]; cold IDs of `history` get
-    /// rows in `hot..rows` from [`co_access_rows`]; IDs never seen are hashed into `hot..rows`.
-    pub fn learned(rows: u64, hot: u64, history: &[&[i64]], h: UniversalHash) -> TableMap {
-        assert!(hot < rows, "learned map: hot {hot} >= rows {rows}");
+    /// Learned from co-access: hot IDs as in [`TableMap::frequency`]; IDs never seen in
+    /// `history` are hashed by `h` into the `newcomers` rows after the hot ones; the other cold
+    /// IDs of `history` get rows in `hot + newcomers..rows` from [`co_access_rows`]. With
+    /// `newcomers == 0` unseen IDs are hashed over all of `hot..rows`.
+    /// `hot + newcomers < rows`.
+    pub fn learned(
+        rows: u64,
+        hot: u64,
+        newcomers: u64,
+        history: &[&[i64]],
+        h: UniversalHash,
+    ) -> TableMap {
+        assert!(
+            hot + newcomers < rows,
+            "learned map: hot {hot} + newcomers {newcomers} >= rows {rows}"
+        );
         let mut assigned = hot_rows(history, hot);
-        let cold = co_access_rows(history, &assigned, rows - hot);
-        assigned.extend(cold.into_iter().map(|(id, r)| (id, hot + r)));
+        let first = hot + newcomers;
+        let cold = co_access_rows(history, &assigned, rows - first);
+        assigned.extend(cold.into_iter().map(|(id, r)| (id, first + r)));
         TableMap {
             rows,
             assigned,
             base: hot,
+            span: if newcomers == 0 {
+                rows - hot
+            } else {
+                newcomers
+            },
             hash: Some(h),
         }
     }
@@ -110,11 +133,10 @@ impl TableMap {
         if let Some(&r) = self.assigned.get(&id) {
             return r;
         }
-        let span = self.rows - self.base;
         self.base
             + match self.hash {
-                None => id % span,
-                Some(h) => h.hash(id, span),
+                None => id % self.span,
+                Some(h) => h.hash(id, self.span),
             }
     }
 
@@ -177,7 +199,11 @@ mod tests {
             let mut maps = vec![TableMap::modulo(rows), TableMap::universal(rows, h)];
             if hot < rows {
                 maps.push(TableMap::frequency(rows, hot, &hist, h));
-                maps.push(TableMap::learned(rows, hot, &hist, h));
+                maps.push(TableMap::learned(rows, hot, 0, &hist, h));
+                let newcomers = (rows - hot) / 3;
+                if hot + newcomers < rows {
+                    maps.push(TableMap::learned(rows, hot, newcomers, &hist, h));
+                }
             }
             for m in &maps {
                 for id in (0..20_000u64).chain([u64::MAX, 1 << 62]) {
@@ -203,7 +229,8 @@ mod tests {
         let top: Vec<u64> = v.iter().take(50).map(|&(id, _)| id as u64).collect();
         for m in [
             TableMap::frequency(200, 50, &hist, UniversalHash::seeded(1)),
-            TableMap::learned(200, 50, &hist, UniversalHash::seeded(1)),
+            TableMap::learned(200, 50, 0, &hist, UniversalHash::seeded(1)),
+            TableMap::learned(200, 50, 30, &hist, UniversalHash::seeded(1)),
         ] {
             let rows: Vec<u64> = top.iter().map(|&id| m.row(id)).collect();
             assert_eq!(rows, (0..50).collect::<Vec<u64>>(), "rank order");
@@ -212,6 +239,23 @@ mod tests {
                 if !top.contains(&id) {
                     assert!(m.row(id) >= 50, "id {id} in hot row {}", m.row(id));
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn learned_keeps_newcomers_apart_from_learned_rows() {
+        let bags = random_bags(3, 200, 20, 4000);
+        let hist: Vec<&[i64]> = bags.iter().map(|b| b.as_slice()).collect();
+        let seen: std::collections::HashSet<u64> =
+            bags.iter().flatten().map(|&id| id as u64).collect();
+        let m = TableMap::learned(300, 100, 50, &hist, UniversalHash::seeded(2));
+        for id in 0..8000u64 {
+            let r = m.row(id);
+            if seen.contains(&id) {
+                assert!(!(100..150).contains(&r), "seen id {id} in newcomer row {r}");
+            } else {
+                assert!((100..150).contains(&r), "unseen id {id} in row {r}");
             }
         }
     }

@@ -24,6 +24,9 @@ pub struct StudyConfig {
     pub ids_per_row: f64,
     /// Share of the rows that hot IDs own (frequency-ranked and learned mappings), in [0, 1).
     pub hot_share: f64,
+    /// Share of the cold rows (`R - k`) the learned mapping reserves for IDs unseen in the
+    /// history, in [0, 1); 0 hashes them over all cold rows.
+    pub newcomer_share: f64,
     /// Share of the samples used as history (training); the rest is evaluated.
     pub history_share: f64,
     /// Rows of the LRU row buffer (shared by all tables).
@@ -69,6 +72,9 @@ pub struct Report {
     pub rows: u64,
     /// Rows owned by hot IDs (k = floor(hot_share * R)).
     pub hot_rows: u64,
+    /// Rows of the learned mapping for IDs unseen in the history
+    /// (n = floor(newcomer_share * (R - k)), at most R - k - 1).
+    pub newcomer_rows: u64,
     /// Share of the evaluation window's accesses whose ID never occurs in the history window
     /// (no mapping can have learned anything about them; they are hashed).
     pub unseen_access_share: f64,
@@ -89,6 +95,12 @@ fn check(cfg: &StudyConfig, trace: &Trace) -> Result<(), HashError> {
         return Err(HashError::new(
             "--hot-share",
             format!("{}, must be in [0, 1)", cfg.hot_share),
+        ));
+    }
+    if !(0.0..1.0).contains(&cfg.newcomer_share) {
+        return Err(HashError::new(
+            "--newcomer-share",
+            format!("{}, must be in [0, 1)", cfg.newcomer_share),
         ));
     }
     if !(cfg.history_share > 0.0 && cfg.history_share < 1.0) {
@@ -209,6 +221,7 @@ pub fn run(input: Input, cfg: &StudyConfig) -> Result<Study, HashError> {
         .rows
         .unwrap_or_else(|| ((mean_distinct(trace) / cfg.ids_per_row).ceil() as u64).max(2));
     let hot = ((cfg.hot_share * rows as f64).floor() as u64).min(rows - 1);
+    let newcomers = ((cfg.newcomer_share * (rows - hot) as f64).floor() as u64).min(rows - hot - 1);
 
     let mut seeds = Rng::new(cfg.seed);
     let hashes: Vec<UniversalHash> = (0..trace.tables)
@@ -223,7 +236,7 @@ pub fn run(input: Input, cfg: &StudyConfig) -> Result<Study, HashError> {
                     Kind::Modulo => TableMap::modulo(rows),
                     Kind::Universal => TableMap::universal(rows, hashes[t]),
                     Kind::Frequency => TableMap::frequency(rows, hot, &hist, hashes[t]),
-                    Kind::Learned => TableMap::learned(rows, hot, &hist, hashes[t]),
+                    Kind::Learned => TableMap::learned(rows, hot, newcomers, &hist, hashes[t]),
                 }
             })
             .collect::<Vec<_>>();
@@ -263,6 +276,7 @@ pub fn run(input: Input, cfg: &StudyConfig) -> Result<Study, HashError> {
             eval_samples: trace.batch - h,
             rows,
             hot_rows: hot,
+            newcomer_rows: newcomers,
             unseen_access_share: unseen_share(trace, h),
             row_histogram: ROW_HISTOGRAM.to_vec(),
             mappings,
@@ -317,6 +331,7 @@ mod tests {
             rows: Some(rows),
             ids_per_row: 8.0,
             hot_share: 0.5,
+            newcomer_share: 0.2,
             history_share: 0.5,
             buffer_rows: 16,
             devices: 4,
