@@ -262,3 +262,147 @@ fn switch_level_rtl_and_model_agree_and_sum_like_the_ports() {
         assert!(rtl.latency_ns >= w as f64);
     }
 }
+
+fn tiered(backing: &str, cache_mb: f64, warm: &str) -> SysConfig {
+    let mut c = SysConfig::default();
+    c.set(&format!("tier.backing={backing}")).unwrap();
+    c.set(&format!("tier.cache_mb={cache_mb}")).unwrap();
+    c.set(&format!("tier.warm={warm}")).unwrap();
+    c
+}
+
+#[test]
+fn dram_only_pools_ignore_the_tier_parameters() {
+    let trace = generate(3, 50_000, 4, 20, IndexDist::Zipf { alpha: 1.1 }, 2).unwrap();
+    let w = Weights::Synthetic { dim: 32 };
+    let mut other = SysConfig::default();
+    for kv in [
+        "tier.cache_mb=3",
+        "scm.latency_ns=900",
+        "nand.access_bytes=16384",
+    ] {
+        other.set(kv).unwrap();
+    }
+    for s in System::ALL {
+        let a = run_batch(s, &trace, &w, &SysConfig::default(), Backend::Model, 1).unwrap();
+        let b = run_batch(s, &trace, &w, &other, Backend::Model, 1).unwrap();
+        assert_eq!(a.latency_ns, b.latency_ns, "{}", s.name());
+        assert_eq!(a.energy, b.energy, "{}", s.name());
+        assert!(a.tier.is_none() && b.tier.is_none());
+        assert_eq!(a.device_reads, trace.lookups() as u64 * 2);
+    }
+}
+
+#[test]
+fn event_models_and_the_cycle_model_see_the_same_hits_and_misses() {
+    let trace = generate(4, 20_000, 4, 24, IndexDist::Zipf { alpha: 1.05 }, 3).unwrap();
+    let w = Weights::Synthetic { dim: 32 };
+    for (backing, mb) in [("scm", 0.02), ("nand", 0.1)] {
+        for warm in ["cold", "trace"] {
+            let c = tiered(backing, mb, warm);
+            let pond = run_batch(System::Pond, &trace, &w, &c, Backend::Model, 1).unwrap();
+            let t = pond.tier.unwrap();
+            assert_eq!(t.hits + t.misses, trace.lookups() as u64 * 2);
+            for s in [System::BeaconD, System::BeaconS, System::Pifs] {
+                let r = run_batch(s, &trace, &w, &c, Backend::Model, 1).unwrap();
+                assert_eq!(r.tier, pond.tier, "{backing} {warm}: {}", s.name());
+            }
+            let mut ports = c.clone();
+            ports.set("pifs.level=ports").unwrap();
+            let r = run_batch(System::Pifs, &trace, &w, &ports, Backend::Model, 1).unwrap();
+            assert_eq!(r.tier, pond.tier, "{backing} {warm}: pifs ports");
+        }
+    }
+    // The RTL sees the same tiered device as the model, cycle for cycle.
+    let c = tiered("scm", 0.02, "cold");
+    let rtl = run_batch(System::Pifs, &trace, &w, &c, Backend::Rtl, 1).unwrap();
+    let model = run_batch(System::Pifs, &trace, &w, &c, Backend::Model, 1).unwrap();
+    assert_eq!(rtl.latency_ns, model.latency_ns);
+    assert_eq!(rtl.pooled, model.pooled);
+    assert_eq!(rtl.tier, model.tier);
+}
+
+#[test]
+fn a_larger_cache_hits_more_and_answers_sooner() {
+    let trace = generate(4, 20_000, 8, 24, IndexDist::Zipf { alpha: 1.05 }, 5).unwrap();
+    let w = Weights::Synthetic { dim: 32 };
+    let reference = pool_f64(&trace, &w).unwrap();
+    for backing in ["scm", "nand"] {
+        for s in [System::Pond, System::Pifs] {
+            let runs: Vec<_> = [0.0, 0.01, 0.05, 0.25, 2.0]
+                .iter()
+                .map(|&mb| {
+                    run_batch(
+                        s,
+                        &trace,
+                        &w,
+                        &tiered(backing, mb, "cold"),
+                        Backend::Model,
+                        1,
+                    )
+                    .unwrap()
+                })
+                .collect();
+            let hit = |r: &pifs_systems::systems::BatchResult| {
+                let t = r.tier.unwrap();
+                t.hits as f64 / (t.hits + t.misses) as f64
+            };
+            for pair in runs.windows(2) {
+                // LRU's inclusion property: a larger cache holds what a smaller one holds.
+                assert!(hit(&pair[1]) >= hit(&pair[0]), "{backing} {}", s.name());
+            }
+            let (first, last) = (&runs[0], &runs[runs.len() - 1]);
+            assert!(hit(last) > hit(first) + 0.2, "{backing} {}", s.name());
+            assert!(last.latency_ns < first.latency_ns, "{backing} {}", s.name());
+            for r in &runs {
+                assert!(check_bound(&r.pooled, &reference).ok());
+            }
+        }
+    }
+}
+
+#[test]
+fn energy_is_what_the_counted_bytes_and_static_power_cost() {
+    let trace = generate(4, 20_000, 4, 24, IndexDist::Zipf { alpha: 1.05 }, 6).unwrap();
+    let w = Weights::Synthetic { dim: 32 };
+    let c = tiered("scm", 0.05, "cold");
+    let r = run_batch(System::Pond, &trace, &w, &c, Backend::Model, 1).unwrap();
+    let t = r.tier.unwrap();
+    let e = &c.energy;
+    let lines = (trace.lookups() * 2) as f64;
+    assert_eq!(r.device_reads as f64, lines);
+    // Pond: every line's MemRd (half a 68 B flit) on the host link and a port link, its
+    // MemData on a port link and the host link; the host adds every line.
+    let link_bytes = r.upstream_bytes as f64
+        + r.downstream_bytes as f64
+        + r.port_bytes.iter().sum::<u64>() as f64
+        + lines * 34.0;
+    let bits = |b: f64| b * 8.0 * 1e-12;
+    let block = c.scm.access_bytes as f64;
+    let static_w = c.switch.ports as f64
+        * (c.device.capacity_gb * c.scm.static_w_per_gb
+            + c.tier.cache_mb / 1024.0 * e.dram_static_w_per_gb)
+        + e.switch_static_w
+        + (16.0 + 16.0 * c.switch.ports as f64) * 2.0 * e.link_static_w_per_lane
+        + e.host_w;
+    let want = bits(link_bytes) * e.link_pj_per_bit
+        + bits(r.crossbar_bytes as f64) * e.crossbar_pj_per_bit
+        + lines * 64.0 * e.add_pj_per_byte * 1e-12
+        + bits(t.hits as f64 * 64.0 + t.misses as f64 * block) * e.dram_pj_per_bit
+        + bits(t.misses as f64 * block) * c.scm.pj_per_bit
+        + static_w * r.latency_ns * 1e-9;
+    let got = r.energy.total_j;
+    assert!((got - want).abs() <= 1e-9 * want, "{got} vs {want}");
+    assert!((r.energy.avg_power_w - want / (r.latency_ns * 1e-9)).abs() < 1e-6);
+    // A tiered pool's static power is below the DRAM-only pool's (SCM costs less per GB).
+    let dram = run_batch(
+        System::Pond,
+        &trace,
+        &w,
+        &SysConfig::default(),
+        Backend::Model,
+        1,
+    )
+    .unwrap();
+    assert!(r.energy.static_w < dram.energy.static_w);
+}

@@ -725,20 +725,32 @@ echo "a failed task leaves the merge job pending for ever: scancel $merge, rerun
     Ok(())
 }
 
-/// One merged row: the point's values, each system's mean latency and the speedups.
+/// One merged row: the point's values, each system's mean latency, energy and power, and the
+/// speedups.
 type Row = (Vec<String>, Vec<(String, f64)>);
 
-const COLUMNS: &[(&str, &str)] = &[
-    ("pond_ns", "/systems/pond/latency_ns/mean"),
-    ("beacon_d_ns", "/systems/beacon-d/latency_ns/mean"),
-    ("beacon_s_ns", "/systems/beacon-s/latency_ns/mean"),
-    ("pifs_ns", "/systems/pifs/latency_ns/mean"),
-    ("pifs_over_pond", "/speedup/pifs_over_pond"),
-    ("pifs_over_beacon", "/speedup/pifs_over_beacon"),
+/// CSV/JSON column, JSON pointer into the point's compare report, and the factor to the
+/// column's unit (energy per batch in uJ; power in W).
+const COLUMNS: &[(&str, &str, f64)] = &[
+    ("pond_ns", "/systems/pond/latency_ns/mean", 1.0),
+    ("beacon_d_ns", "/systems/beacon-d/latency_ns/mean", 1.0),
+    ("beacon_s_ns", "/systems/beacon-s/latency_ns/mean", 1.0),
+    ("pifs_ns", "/systems/pifs/latency_ns/mean", 1.0),
+    ("pifs_over_pond", "/speedup/pifs_over_pond", 1.0),
+    ("pifs_over_beacon", "/speedup/pifs_over_beacon", 1.0),
     (
         "upstream_pond_over_pifs",
         "/upstream_reduction_pond_over_pifs",
+        1.0,
     ),
+    ("pond_uj", "/systems/pond/energy_j/total_j", 1e6),
+    ("beacon_d_uj", "/systems/beacon-d/energy_j/total_j", 1e6),
+    ("beacon_s_uj", "/systems/beacon-s/energy_j/total_j", 1e6),
+    ("pifs_uj", "/systems/pifs/energy_j/total_j", 1e6),
+    ("pond_w", "/systems/pond/avg_power_w", 1.0),
+    ("beacon_d_w", "/systems/beacon-d/avg_power_w", 1.0),
+    ("beacon_s_w", "/systems/beacon-s/avg_power_w", 1.0),
+    ("pifs_w", "/systems/pifs/avg_power_w", 1.0),
 ];
 
 /// Sorted point ids as sbatch's `--array` takes them: runs as ranges, `0-3,7,9-12`.
@@ -794,7 +806,7 @@ fn merge(out: &Path, axes: &[Axis], n: usize) -> Result<Vec<Row>, Failure> {
             .map_err(|e| bad_input(anyhow!("{}: not JSON: {e}", path.display())))?;
         let cols = COLUMNS
             .iter()
-            .map(|(name, ptr)| {
+            .map(|(name, ptr, scale)| {
                 let v = doc
                     .pointer(ptr)
                     .ok_or_else(|| anyhow!("{}: {ptr}: missing", path.display()))?;
@@ -803,11 +815,11 @@ fn merge(out: &Path, axes: &[Axis], n: usize) -> Result<Vec<Row>, Failure> {
                     .ok_or_else(|| anyhow!("{}: {ptr}: {v} is not a number", path.display()))?;
                 if !(v.is_finite() && v >= 0.0) {
                     return Err(anyhow!(
-                        "{}: {ptr}: {v} is out of range (a latency or ratio, >= 0)",
+                        "{}: {ptr}: {v} is out of range (a latency, ratio, energy or power, >= 0)",
                         path.display()
                     ));
                 }
-                Ok((name.to_string(), v))
+                Ok((name.to_string(), v * scale))
             })
             .collect::<anyhow::Result<Vec<_>>>()
             .map_err(bad_input)?;

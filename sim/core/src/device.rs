@@ -324,3 +324,81 @@ impl TierDevice {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Brute-force LRU: a list, most recent last.
+    fn brute(capacity: usize, seq: &[u64]) -> Vec<(bool, Option<u64>)> {
+        let mut list: Vec<u64> = Vec::new();
+        seq.iter()
+            .map(|&b| {
+                if let Some(i) = list.iter().position(|&x| x == b) {
+                    list.remove(i);
+                    list.push(b);
+                    (true, None)
+                } else if capacity == 0 {
+                    (false, None)
+                } else {
+                    list.push(b);
+                    let ev = (list.len() > capacity).then(|| list.remove(0));
+                    (false, ev)
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn lru_matches_a_brute_force_list() {
+        let mut rng = Rng::new(7);
+        for capacity in [0usize, 1, 2, 5, 16] {
+            let seq: Vec<u64> = (0..3000).map(|_| rng.below(24)).collect();
+            let mut c = LruCache::new(capacity as u64);
+            let got: Vec<_> = seq.iter().map(|&b| c.access(b)).collect();
+            assert_eq!(got, brute(capacity, &seq), "capacity {capacity}");
+        }
+    }
+
+    fn timing(cache_blocks: u64) -> TierTiming {
+        TierTiming {
+            block_bytes: 256,
+            cache_blocks,
+            dram_line_ns: 1.0,
+            dram_latency_ns: 80.0,
+            backing_latency_ns: 300.0,
+            backing_block_ns: 40.0,
+            warm: false,
+        }
+    }
+
+    #[test]
+    fn tier_reads_follow_hits_misses_and_fills() {
+        let mut d = TierDevice::new(timing(2), &[]);
+        // Miss: the medium for 40 ns, then 300 ns.
+        assert_eq!(d.read(0.0, 0), 340.0);
+        // Same block, still filling: waits for the fill, not a second block read.
+        assert_eq!(d.read(1.0, 64), 340.0);
+        // Another block misses behind the first on the medium: 40 + 40 + 300.
+        assert_eq!(d.read(2.0, 256), 380.0);
+        // A hit long after the fill: the DRAM line time and latency.
+        assert_eq!(d.read(1000.0, 0), 1081.0);
+        assert_eq!(
+            d.counters,
+            TierCounters {
+                hits: 2,
+                misses: 2,
+                backing_bytes: 512
+            }
+        );
+        // Warming with the same addresses makes the first read a hit.
+        let mut w = TierDevice::new(
+            TierTiming {
+                warm: true,
+                ..timing(2)
+            },
+            &[0, 256],
+        );
+        assert_eq!(w.read(0.0, 0), 81.0);
+    }
+}
