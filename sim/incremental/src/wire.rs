@@ -172,8 +172,8 @@ mod tests {
     }
 
     /// Every row written arrives at the switch with its bytes, and the flit count is at least
-    /// the packing lower bound: each line needs one header position (at most one RwD header per
-    /// flit) and 4 data slots, 5 of the 4 slots a flit has... i.e. >= 1.25 flits per line.
+    /// the packing lower bound: each line needs a header slot (at most one RwD header per flit)
+    /// and 4 data slots, 5 slots where a flit has 4, so at least 1.25 flits per line.
     #[test]
     fn writes_cross_the_link_intact() {
         let map = AddressMap::new(&[100, 100], 40).unwrap();
