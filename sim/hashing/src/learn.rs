@@ -7,7 +7,8 @@
 //! cheapest scheme with the same aim):
 //! 1. cold IDs = IDs of the history window not already assigned (not hot), numbered in order of
 //!    first appearance; each row may hold `c = ceil(cold IDs / cold rows)` of them;
-//! 2. every pair of distinct cold IDs in a bag counts one co-access; pairs seen in at least
+//! 2. every pair of distinct cold IDs in a bag (its first [`MAX_PAIR_IDS`]) counts one
+//!    co-access; pairs seen in at least
 //!    [`MIN_CO_ACCESS`] bags are merged (heaviest first, ties by first appearance) into groups by
 //!    union-find, a merge skipped when the group would exceed `c`;
 //! 3. groups are packed into the cold rows, largest first (ties by first appearance), each into
@@ -19,6 +20,10 @@ use std::collections::{BTreeSet, HashMap};
 
 /// Bags a pair must share to be merged: one shared bag is as likely chance as affinity.
 pub const MIN_CO_ACCESS: u32 = 2;
+
+/// Distinct cold IDs of a bag whose pairs are counted (the first ones, in bag order): bounds the
+/// quadratic pair count for bags with large pooling factors (RM1-RM3 bags have at most 120).
+pub const MAX_PAIR_IDS: usize = 128;
 
 /// Rows `0..cold_rows` (relative to the cold region) for the cold IDs of `history`, i.e. the
 /// IDs not in `assigned`. `cold_rows >= 1`.
@@ -43,10 +48,11 @@ pub fn co_access_rows(
                 ids.push(id);
                 (ids.len() - 1) as u32
             });
-            bag_ids.push(i);
+            if bag_ids.len() < MAX_PAIR_IDS && !bag_ids.contains(&i) {
+                bag_ids.push(i);
+            }
         }
         bag_ids.sort_unstable();
-        bag_ids.dedup();
         for (k, &a) in bag_ids.iter().enumerate() {
             for &b in &bag_ids[k + 1..] {
                 *pairs.entry((a, b)).or_default() += 1;
