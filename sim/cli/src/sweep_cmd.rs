@@ -921,8 +921,8 @@ fn summary(axes: &[Axis], rows: &[Row]) -> String {
         .map(|(a, w)| format!("{:>w$}", a.key))
         .collect();
     s += &format!(
-        "{:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n",
-        "pond ns", "beacon-d", "beacon-s", "pifs ns", "vs pond", "vs beacon"
+        "{:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}\n",
+        "pond ns", "beacon-d", "beacon-s", "pifs ns", "vs pond", "vs beacon", "pond W", "pifs W"
     );
     for (vals, cols) in rows {
         for (v, w) in vals.iter().zip(&width) {
@@ -931,7 +931,14 @@ fn summary(axes: &[Axis], rows: &[Row]) -> String {
         for (_, v) in cols.iter().take(4) {
             s += &format!("{v:>10.0} ");
         }
-        s += &format!("{:>9.2}x {:>9.2}x\n", cols[4].1, cols[5].1);
+        let col = |k: &str| cols.iter().find(|(n, _)| n == k).map_or(0.0, |c| c.1);
+        s += &format!(
+            "{:>9.2}x {:>9.2}x {:>9.1} {:>9.1}\n",
+            col("pifs_over_pond"),
+            col("pifs_over_beacon"),
+            col("pond_w"),
+            col("pifs_w")
+        );
     }
     s
 }

@@ -62,8 +62,12 @@ pub fn pools(
         for &mb in cache_mb {
             let mut c = base.clone();
             c.set(&format!("tier.backing={b}"))?;
-            c.set(&format!("tier.cache_mb={mb}"))
-                .map_err(|e| format!("--cache-mb {mb}: {}", e.trim_start_matches("--set ")))?;
+            c.set(&format!("tier.cache_mb={mb}")).map_err(|e| {
+                format!(
+                    "--cache-mb {mb}: {}",
+                    e.split_once(": ").map_or(&*e, |x| x.1)
+                )
+            })?;
             out.push((format!("{b}+{mb}MiB"), c));
         }
     }
