@@ -163,18 +163,27 @@ pub struct Point {
     pub label: String,
 }
 
-/// Points on a linear x axis from 0 (its own ticks), one colour per series: `series` = (name,
-/// points). Each point carries its label.
+/// Points on a logarithmic x axis (whole decades around the data; x must be > 0), one colour
+/// per series: `series` = (name, points). Each point carries its label. Log scale because the
+/// points may span orders of magnitude (DRAM against NAND latencies).
 pub fn scatter(title: &str, xlabel: &str, ylabel: &str, series: &[(String, Vec<Point>)]) -> String {
     let all = || series.iter().flat_map(|(_, p)| p.iter());
     let ymax = nice_max(all().map(|p| p.y).fold(0.0, f64::max));
-    let xmax = nice_max(all().map(|p| p.x).fold(0.0, f64::max));
+    let xs = || all().map(|p| p.x).filter(|x| *x > 0.0);
+    let lo = xs().fold(f64::INFINITY, f64::min);
+    let hi = xs().fold(0.0, f64::max);
+    let (d0, d1) = if lo.is_finite() && hi > 0.0 {
+        let d0 = lo.log10().floor();
+        (d0, hi.log10().ceil().max(d0 + 1.0))
+    } else {
+        (0.0, 1.0)
+    };
     let mut s = String::new();
     frame(title, ylabel, ymax, &mut s);
-    let px = |x: f64| L + (W - L - R) * x / xmax;
+    let px = |x: f64| L + (W - L - R) * (x.max(1e-300).log10() - d0) / (d1 - d0);
     let py = |y: f64| H - B - (H - T - B) * y / ymax;
-    for i in 0..=4 {
-        let x = xmax * i as f64 / 4.0;
+    for d in d0 as i32..=d1 as i32 {
+        let x = 10f64.powi(d);
         s += &format!(
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
             px(x),

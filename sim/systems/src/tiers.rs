@@ -178,7 +178,7 @@ impl TierReport {
         }
         plot::scatter(
             &format!("{}: average power against batch latency", self.workload),
-            "mean batch latency (us)",
+            "mean batch latency (us, log scale)",
             "average power (W)",
             &series,
         )
