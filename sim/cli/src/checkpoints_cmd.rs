@@ -42,9 +42,9 @@ pub struct CheckpointsArgs {
     /// full checkpoint, in (0, 1].
     #[arg(long, default_value_t = 0.5)]
     pub rebaseline: f64,
-    /// Directory for checkpoints.json and checkpoints.svg.
-    #[arg(long)]
-    pub out: Option<PathBuf>,
+    /// Directory for checkpoints.json and checkpoints.svg (created if missing).
+    #[arg(long, default_value = "out/checkpoints")]
+    pub out: PathBuf,
 }
 
 fn parse_bits(s: &str) -> anyhow::Result<Vec<u8>> {
@@ -126,10 +126,12 @@ pub fn run(mut a: CheckpointsArgs) -> Result<(), Failure> {
         a.w.seed
     );
     let report = study::run(&name, &batches, &rows, &weights, &cfg).map_err(study_failure)?;
-    if let Some(dir) = &a.out {
-        write_outputs(dir, &report, started.elapsed().as_secs_f64())?;
-    }
+    write_outputs(&a.out, &report, started.elapsed().as_secs_f64())?;
     print!("{}", report.table());
+    println!(
+        "wrote {0}/checkpoints.json and {0}/checkpoints.svg",
+        a.out.display()
+    );
     println!("wall {:.2} s", started.elapsed().as_secs_f64());
     Ok(())
 }

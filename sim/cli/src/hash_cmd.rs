@@ -88,9 +88,9 @@ pub struct HashArgs {
     /// Seed of the built-in stream and of the universal hash functions.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Folder for hash.json and hash.svg.
-    #[arg(long)]
-    out: Option<PathBuf>,
+    /// Folder for hash.json and hash.svg (created if missing).
+    #[arg(long, default_value = "out/hash")]
+    out: PathBuf,
     /// Write the whole trace mapped by --out-mapping (indices < rows) as .npz.
     #[arg(long)]
     out_trace: Option<PathBuf>,
@@ -156,18 +156,17 @@ pub fn run(a: HashArgs) -> Result<(), Failure> {
     let r = &study.report;
     print_table(r);
 
-    if let Some(dir) = &a.out {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| bad_input(anyhow!("{}: cannot create: {e}", dir.display())))?;
-        let json = serde_json::to_string_pretty(r).map_err(|e| bad_input(anyhow!("{e}")))?;
-        for (name, text) in [("hash.json", json), ("hash.svg", pifs_hashing::svg(r))] {
-            write_atomically(&dir.join(name), |tmp| {
-                std::fs::write(tmp, &text).map_err(|e| anyhow!("{e}"))
-            })
-            .map_err(bad_input)?;
-        }
-        println!("wrote {}/hash.json and hash.svg", dir.display());
+    let dir = &a.out;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| bad_input(anyhow!("{}: cannot create: {e}", dir.display())))?;
+    let json = serde_json::to_string_pretty(r).map_err(|e| bad_input(anyhow!("{e}")))?;
+    for (name, text) in [("hash.json", json), ("hash.svg", pifs_hashing::svg(r))] {
+        write_atomically(&dir.join(name), |tmp| {
+            std::fs::write(tmp, &text).map_err(|e| anyhow!("{e}"))
+        })
+        .map_err(bad_input)?;
     }
+    println!("wrote {}/hash.json and hash.svg", dir.display());
     if let (Some(path), Some(trace)) = (&a.out_trace, &trace) {
         let kind = Kind::from(a.out_mapping);
         let maps = &study

@@ -62,9 +62,9 @@ enum Cmd {
     Tiers(Box<tiers_cmd::TiersArgs>),
     /// ID hashing: collisions, locality and load of hashed, frequency-ranked and learned mappings.
     Hash(Box<hash_cmd::HashArgs>),
-    /// Multi-model real-time scenarios (cascaded, concurrent) with deadlines and a score.
+    /// Multi-model real-time scenarios (cascaded, concurrent, both) on one switch: deadline misses, XRBench score.
     Scenario(Box<scenario_cmd::ScenarioArgs>),
-    /// Incremental checkpoints: full vs incremental vs quantized bytes per interval.
+    /// Incremental checkpoints (Check-N-Run): full vs incremental vs quantized bytes per interval.
     Checkpoints(Box<checkpoints_cmd::CheckpointsArgs>),
 }
 
@@ -209,7 +209,18 @@ fn check_failed(err: anyhow::Error) -> Failure {
     Failure { code: 1, err }
 }
 
+/// A closed stdout (`pifs params | head`) ends the process quietly, as it does other Unix tools,
+/// instead of panicking in `println!` (Rust starts with SIGPIPE ignored).
+fn exit_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called first in main, before any thread starts; restores the default action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    exit_quietly_on_closed_pipe();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

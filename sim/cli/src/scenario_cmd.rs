@@ -17,8 +17,8 @@ pub struct ScenarioArgs {
     pub file: Option<PathBuf>,
     /// Write scenario.json, scenario.svg (deadline-miss bars) and scenario_cdf.svg (latency
     /// CDFs) into this folder (created if missing).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
+    #[arg(long, default_value = "out/scenario")]
+    pub out: PathBuf,
     /// Which port accumulator PIFS-Rec runs: the Rust model (fast) or the Verilated RTL.
     #[arg(long, value_enum, default_value_t = BackendArg::Model)]
     pub backend: BackendArg,
@@ -64,10 +64,9 @@ fn load(a: &ScenarioArgs) -> anyhow::Result<Scenario> {
 pub fn run(a: ScenarioArgs) -> Result<(), Failure> {
     let started = Instant::now();
     let sc = load(&a).map_err(bad_input)?;
-    if let Some(d) = &a.out {
-        std::fs::create_dir_all(d)
-            .map_err(|e| bad_input(anyhow!("{}: cannot create: {e}", d.display())))?;
-    }
+    let d = &a.out;
+    std::fs::create_dir_all(d)
+        .map_err(|e| bad_input(anyhow!("{}: cannot create: {e}", d.display())))?;
     eprintln!(
         "pifs scenario: {} ({}, {} model(s), {} ms, seed {}, backend {})",
         sc.source,
@@ -89,23 +88,25 @@ pub fn run(a: ScenarioArgs) -> Result<(), Failure> {
         RunError::Sim { .. } => check_failed(anyhow!("{e}")),
     })?;
     let wall = started.elapsed().as_secs_f64();
-    if let Some(d) = &a.out {
-        let mut doc = serde_json::to_value(&report).map_err(|e| bad_input(anyhow!("{e}")))?;
-        doc["wall_seconds"] = serde_json::json!(wall);
-        doc["project_version"] = serde_json::json!(env!("CARGO_PKG_VERSION"));
-        let json = serde_json::to_string_pretty(&doc).map_err(|e| bad_input(anyhow!("{e}")))?;
-        for (name, text) in [
-            ("scenario.json", json),
-            ("scenario.svg", report.miss_svg()),
-            ("scenario_cdf.svg", report.cdf_svg()),
-        ] {
-            write_atomically(&d.join(name), |tmp| {
-                std::fs::write(tmp, &text).map_err(|e| anyhow!("{e}"))
-            })
-            .map_err(bad_input)?;
-        }
+    let mut doc = serde_json::to_value(&report).map_err(|e| bad_input(anyhow!("{e}")))?;
+    doc["wall_seconds"] = serde_json::json!(wall);
+    doc["project_version"] = serde_json::json!(env!("CARGO_PKG_VERSION"));
+    let json = serde_json::to_string_pretty(&doc).map_err(|e| bad_input(anyhow!("{e}")))?;
+    for (name, text) in [
+        ("scenario.json", json),
+        ("scenario.svg", report.miss_svg()),
+        ("scenario_cdf.svg", report.cdf_svg()),
+    ] {
+        write_atomically(&d.join(name), |tmp| {
+            std::fs::write(tmp, &text).map_err(|e| anyhow!("{e}"))
+        })
+        .map_err(bad_input)?;
     }
     print!("{}", report.table());
+    println!(
+        "wrote {0}/scenario.json, {0}/scenario.svg and {0}/scenario_cdf.svg",
+        d.display()
+    );
     println!("wall {wall:.2} s");
     Ok(())
 }
