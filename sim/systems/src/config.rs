@@ -569,6 +569,16 @@ impl SysConfig {
                 Err(format!("{key} = {v} {unit} is outside {lo} ..= {hi}"))
             }
         }
+        fn one_of(key: &str, v: &str, allowed: &[&str]) -> Result<(), String> {
+            if allowed.contains(&v) {
+                return Ok(());
+            }
+            let (last, rest) = allowed.split_last().expect("a non-empty list");
+            Err(format!(
+                "{key} = {v:?}: must be {} or {last}",
+                rest.join(", ")
+            ))
+        }
         range("clock.ghz", self.clock.ghz, 0.1, 10.0, "GHz")?;
         for (name, l) in [
             ("host_link", &self.host_link),
@@ -622,24 +632,13 @@ impl SysConfig {
         )?;
         range("device.jitter_ns", self.device.jitter_ns, 0.0, 1.0e6, "ns")?;
         range("device.gbps", self.device.gbps, 0.1, 1.0e4, "GB/s")?;
-        if !["host", "usp"].contains(&self.pifs.combine.as_str()) {
-            return Err(format!(
-                "pifs.combine = {:?}: must be host or usp",
-                self.pifs.combine
-            ));
-        }
-        if !["switch", "ports"].contains(&self.pifs.level.as_str()) {
-            return Err(format!(
-                "pifs.level = {:?}: must be switch or ports",
-                self.pifs.level
-            ));
-        }
-        if !["row", "table", "page"].contains(&self.device.interleave.as_str()) {
-            return Err(format!(
-                "device.interleave = {:?}: must be row, table or page",
-                self.device.interleave
-            ));
-        }
+        one_of("pifs.combine", &self.pifs.combine, &["host", "usp"])?;
+        one_of("pifs.level", &self.pifs.level, &["switch", "ports"])?;
+        one_of(
+            "device.interleave",
+            &self.device.interleave,
+            &["row", "table", "page"],
+        )?;
         range(
             "device.page_bytes",
             self.device.page_bytes as f64,
@@ -696,18 +695,8 @@ impl SysConfig {
             1.0e6,
             "GB",
         )?;
-        if !["none", "scm", "nand"].contains(&self.tier.backing.as_str()) {
-            return Err(format!(
-                "tier.backing = {:?}: must be none, scm or nand",
-                self.tier.backing
-            ));
-        }
-        if !["trace", "cold"].contains(&self.tier.warm.as_str()) {
-            return Err(format!(
-                "tier.warm = {:?}: must be trace or cold",
-                self.tier.warm
-            ));
-        }
+        one_of("tier.backing", &self.tier.backing, &["none", "scm", "nand"])?;
+        one_of("tier.warm", &self.tier.warm, &["trace", "cold"])?;
         range("tier.cache_mb", self.tier.cache_mb, 0.0, 1.0e7, "MiB")?;
         for (name, b) in [("scm", self.scm.backing()), ("nand", self.nand.backing())] {
             // A backing read is never faster than the DRAM: the cycle-level device relies on it.
