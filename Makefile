@@ -16,6 +16,9 @@ OUT    ?= out
 SEEDS  ?= 20
 TESTS  ?=
 JOBS   ?=
+# make soak: cycles in all (half port, half switch) and the watchdog limit (empty: its default).
+SOAK_CYCLES ?= 10000000
+WATCHDOG    ?=
 # make wave: waveform format (fst or vcd), cycle window, port.
 WAVE_FORMAT ?= fst
 WAVE_FROM   ?=
@@ -24,7 +27,7 @@ WAVE_PORT   ?=
 # Find or install Verilator and export VERILATOR / VERILATOR_ROOT for the recipe.
 VL     := set -eo pipefail; vl="$$(scripts/verilator.sh)"; export $$vl;
 
-.PHONY: all deps build test test-wheel lint run run-port sweep studies wave unit bench regress cov synth synth-accept help clean
+.PHONY: all deps build test test-wheel lint run run-port sweep studies wave unit bench regress soak cov synth synth-accept help clean
 
 all: build
 
@@ -43,6 +46,7 @@ help:
 	@echo "make bench            performance figures: co-sim vs native C++ Verilator, line rate, lookups/s, peak RSS"
 	@echo "make synth            Yosys synth_xilinx (xc7) area of the port and switch RTL vs docs/synth/area.json (fails beyond 10%)"
 	@echo "make synth-accept     rewrite docs/synth/area.json with the fresh synthesis figures"
+	@echo "make soak             back-pressure and load soak, port and switch, random initial values, deadlock watchdog (SOAK_CYCLES=10000000 SEED= WATCHDOG=)"
 	@echo "make cov              Verilator --coverage build, the regression (SEEDS=20 cases each, SEED=1), annotated sources in out/cov/, summary in docs/coverage.md"
 	@echo "make regress          every testbench over many seeds in parallel, JUnit XML in $(OUT)/regress/ (SEEDS= TESTS=regex SEED= JOBS=; TEST= CASE_SEED= replays one case)"
 
@@ -130,6 +134,18 @@ regress:
 	  $(if $(filter-out file,$(origin SEED)),--seed $(SEED)) \
 	  $(if $(value TESTS),--tests '$(value TESTS)') \
 	  $(if $(TEST)$(CASE_SEED),--test '$(TEST)' --case-seed '$(CASE_SEED)')
+
+# Back-pressure and load soak (testbenches/src/soak.rs): SOAK_CYCLES cycles in all, half on one
+# Verilated port and half on one switch, many randomised scenarios each with no reset between
+# them, every bag checked, a deadlock watchdog (WATCHDOG= cycles). The models are Verilated with
+# --x-initial unique in their own target folder (target/soak) and run with random initial values
+# (+verilator+rand+reset+2 +verilator+seed+N, N from the seed); SVA assertions are on (--assert,
+# as in every build). The seed is passed only when given (origin not "file"): else from the clock.
+soak:
+	@$(VL) CARGO_TARGET_DIR=target/soak PIFS_VERILATOR_FLAGS="--x-initial unique" \
+	  $(CARGO) build --release --quiet -p pifs-tb --bin pifs-soak; \
+	target/soak/release/pifs-soak --cycles $(SOAK_CYCLES) --rand-reset \
+	  $(if $(filter-out file,$(origin SEED)),--seed $(SEED)) $(if $(WATCHDOG),--watchdog $(WATCHDOG))
 
 # Code coverage (block, branch, toggle) of models Verilated with --coverage (own target
 # folder, target/cov) under the regression, plus the testbenches' functional coverpoints:

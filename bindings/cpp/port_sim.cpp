@@ -118,6 +118,8 @@ uint64_t PortSim::run(uint64_t max_cycles, bool stop_when_idle) {
     const bool flit_fire = fv && top_->flit_ready_o;
     if (fv && !top_->flit_ready_o) ++flit_stall_;
     const bool cmd_fire = cv && top_->cmd_ready_o;
+    cmds_taken_ += cmd_fire;
+    cmd_stall_ += cv && !top_->cmd_ready_o;
 
     wave_.dump(*ctx_, cycle_);
     ctx_->timeInc(kHalfPeriodPs);
@@ -153,6 +155,25 @@ Counters PortSim::counters() const {
   return Counters{cycle_,      flits_done_, crc_errors_, proto_errors_, ndr_,
                   cmd_errors_, tag_errors_, flit_stall_, res_stall_,    lines_,
                   static_cast<uint64_t>(ctx_->errorCount())};
+}
+
+PortProbe PortSim::probe() const {
+  PortProbe p{};
+  p.flit_valid = top_->flit_valid_i;
+  p.flit_ready = top_->flit_ready_o;
+  p.cmd_valid = top_->cmd_valid_i;
+  p.cmd_ready = top_->cmd_ready_o;
+  p.res_valid = top_->res_valid_o;
+  p.res_ready = top_->res_ready_i;
+  p.busy = top_->busy_o;
+  p.flits_queued = flits_.size();
+  p.flit_next_at = flits_.empty() ? UINT64_MAX : flits_.front().not_before;
+  p.cmds_queued = cmds_.size();
+  p.cmd_next_at = cmds_.empty() ? UINT64_MAX : cmds_.front().not_before;
+  p.cmds_taken = cmds_taken_;
+  p.cmd_stall_cycles = cmd_stall_;
+  std::memcpy(p.res_data.data(), top_->res_data_o.data(), sizeof(uint32_t) * 16);
+  return p;
 }
 
 std::unique_ptr<PortSim> new_port_sim(uint64_t seed, rust::Str wave_path, uint64_t wave_from,

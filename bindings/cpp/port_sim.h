@@ -19,6 +19,7 @@ struct CmdIn;
 struct ResOut;
 struct MonOut;
 struct Counters;
+struct PortProbe;
 
 class PortSim {
  public:
@@ -35,6 +36,7 @@ class PortSim {
   rust::Vec<MonOut> take_monitor();
   Counters counters() const;
   void finish();
+  PortProbe probe() const;
 
  private:
   void edge(uint8_t clk);
@@ -57,6 +59,8 @@ class PortSim {
   uint64_t flit_stall_ = 0;
   uint64_t res_stall_ = 0;
   uint64_t lines_ = 0;
+  uint64_t cmds_taken_ = 0;
+  uint64_t cmd_stall_ = 0;
   uint64_t rng_;
   uint32_t res_ready_percent_ = 100;
   bool finished_ = false;

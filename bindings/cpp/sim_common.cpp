@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <sstream>
 #include <stdexcept>
 #include <vector>
 
@@ -34,6 +35,17 @@ std::unique_ptr<VerilatedContext> new_context(bool trace) {
   ctx->fatalOnError(false);
   ctx->errorLimit(1 << 30);
   if (trace) ctx->traceEverOn(true);
+  // Runtime plusargs for every context of the process, e.g. `+verilator+rand+reset+2
+  // +verilator+seed+7` (random initial values; effective only in a model Verilated with
+  // --x-initial unique, as make soak builds it). Parsed after the settings above, so they win.
+  if (const char* env = std::getenv("PIFS_VERILATOR_ARGS"); env != nullptr && *env != '\0') {
+    std::vector<std::string> args{"pifs"};
+    std::istringstream in(env);
+    for (std::string a; in >> a;) args.push_back(a);
+    std::vector<const char*> argv;
+    for (const std::string& a : args) argv.push_back(a.c_str());
+    ctx->commandArgs(static_cast<int>(argv.size()), argv.data());
+  }
   return ctx;
 }
 

@@ -30,6 +30,8 @@ inline uint64_t wave_time_ps(uint64_t cycle) {
 
 // A context as both harnesses want it: no debug output, registers reset to zero (replayable),
 // and a failing SVA assertion counted (Counters::assert_errors) instead of aborting the process.
+// $PIFS_VERILATOR_ARGS (whitespace-separated) is passed to commandArgs last: runtime plusargs
+// such as +verilator+rand+reset+2 +verilator+seed+N.
 std::unique_ptr<VerilatedContext> new_context(bool trace);
 
 // An FST waveform that records only the cycles in [from, to).

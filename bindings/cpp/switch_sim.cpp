@@ -255,6 +255,8 @@ uint64_t SwitchSim::run(uint64_t max_cycles, bool stop_when_idle) {
     }
     cmd_errors_ += __builtin_popcountll(field(top_->cmd_err_o, 0, kPorts));
     const uint64_t cmd_fire = cv & field(top_->cmd_ready_o, 0, kPorts);
+    cmds_taken_ += __builtin_popcountll(cmd_fire);
+    cmd_stall_ += __builtin_popcountll(cv & ~cmd_fire);
 
     wave_.dump(*ctx_, cycle_);
     ctx_->timeInc(kHalfPeriodPs);
@@ -309,6 +311,33 @@ SwitchCounters SwitchSim::counters() const {
                         mem_stall_,
                         field(top_->up_credits_o, 0, 32),
                         static_cast<uint64_t>(ctx_->errorCount())};
+}
+
+SwitchProbe SwitchSim::probe() const {
+  SwitchProbe p{};
+  p.flit_valid = static_cast<uint32_t>(field(top_->flit_valid_i, 0, kPorts));
+  p.flit_ready = static_cast<uint32_t>(field(top_->flit_ready_o, 0, kPorts));
+  p.cmd_valid = static_cast<uint32_t>(field(top_->cmd_valid_i, 0, kPorts));
+  p.cmd_ready = static_cast<uint32_t>(field(top_->cmd_ready_o, 0, kPorts));
+  p.memrd_valid = static_cast<uint32_t>(field(top_->memrd_valid_o, 0, kPorts));
+  p.memrd_ready = static_cast<uint32_t>(field(top_->memrd_ready_i, 0, kPorts));
+  p.res_stall = static_cast<uint32_t>(field(top_->port_res_stall_o, 0, kPorts));
+  p.up_valid = top_->up_valid_o;
+  p.up_ready = top_->up_ready_i;
+  p.up_wait = top_->up_wait_o;
+  p.busy = top_->busy_o;
+  p.credits = field(top_->up_credits_o, 0, 32);
+  for (uint32_t q = 0; q < kPorts; ++q) {
+    p.flits_queued.push_back(flits_[q].size());
+    p.flit_next_at.push_back(flits_[q].empty() ? UINT64_MAX : flits_[q].front().not_before);
+    p.cmds_queued.push_back(cmds_[q].size());
+  }
+  p.credits_queued = credits_.size();
+  p.credit_next_at = credits_.empty() ? UINT64_MAX : credits_.front();
+  p.cmds_taken = cmds_taken_;
+  p.cmd_stall_cycles = cmd_stall_;
+  std::memcpy(p.up_data.data(), top_->up_data_o.data(), sizeof(uint32_t) * 16);
+  return p;
 }
 
 std::unique_ptr<SwitchSim> new_switch_sim(uint64_t seed, rust::Str wave_path, uint64_t wave_from,

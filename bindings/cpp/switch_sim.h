@@ -23,6 +23,7 @@ struct UpOut;
 struct MemReqOut;
 struct SwitchCounters;
 struct SwitchParams;
+struct SwitchProbe;
 
 class SwitchSim {
  public:
@@ -42,6 +43,7 @@ class SwitchSim {
   Counters port_counters(uint32_t port) const;
   SwitchCounters counters() const;
   void finish();
+  SwitchProbe probe() const;
 
  private:
   struct PortCount {
@@ -69,6 +71,8 @@ class SwitchSim {
   uint64_t up_wait_ = 0;
   uint64_t mem_reqs_ = 0;
   uint64_t mem_stall_ = 0;
+  uint64_t cmds_taken_ = 0;
+  uint64_t cmd_stall_ = 0;
   uint64_t rng_;
   uint32_t up_ready_percent_ = 100;
   uint32_t memrd_ready_percent_ = 100;

@@ -114,6 +114,59 @@ mod ffi {
         io: bool,
     }
 
+    /// What a port's streams show now (for a deadlock dump): the valid each input carried in the
+    /// last cycle run and the ready/valid the model drives after it, the harness queues, and the
+    /// first result word slot (an uninitialised FIFO entry right after reset).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    struct PortProbe {
+        flit_valid: bool,
+        flit_ready: bool,
+        cmd_valid: bool,
+        cmd_ready: bool,
+        res_valid: bool,
+        res_ready: bool,
+        busy: bool,
+        /// Flits and commands still in the harness queues, and the cycle each head may go.
+        flits_queued: u64,
+        flit_next_at: u64,
+        cmds_queued: u64,
+        cmd_next_at: u64,
+        /// Commands taken since reset, and cycles a command was offered and not taken.
+        cmds_taken: u64,
+        cmd_stall_cycles: u64,
+        res_data: [u32; 16],
+    }
+
+    /// The same for the switch; per-port signals are bit masks (bit p = port p).
+    #[derive(Clone, Debug, Default, PartialEq, Eq)]
+    struct SwitchProbe {
+        flit_valid: u32,
+        flit_ready: u32,
+        cmd_valid: u32,
+        cmd_ready: u32,
+        memrd_valid: u32,
+        memrd_ready: u32,
+        /// Ports whose result stream is held back now (egress FIFO full).
+        res_stall: u32,
+        up_valid: bool,
+        up_ready: bool,
+        /// A line waits for a credit.
+        up_wait: bool,
+        busy: bool,
+        credits: u64,
+        /// Per port: flits in the harness queue, and the cycle the head may go.
+        flits_queued: Vec<u64>,
+        flit_next_at: Vec<u64>,
+        /// Per port command lane: words in the harness queue.
+        cmds_queued: Vec<u64>,
+        /// Credit pulses queued, and the cycle the next may be given.
+        credits_queued: u64,
+        credit_next_at: u64,
+        cmds_taken: u64,
+        cmd_stall_cycles: u64,
+        up_data: [u32; 16],
+    }
+
     /// The parameters `pifs_switch_top` was Verilated with.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     struct SwitchParams {
@@ -168,6 +221,8 @@ mod ffi {
         fn counters(self: &PortSim) -> Counters;
         /// Call `final()` on the model and close the waveform.
         fn finish(self: Pin<&mut PortSim>);
+        /// The streams' state now (deadlock dumps).
+        fn probe(self: &PortSim) -> PortProbe;
     }
 
     unsafe extern "C++" {
@@ -200,12 +255,14 @@ mod ffi {
         fn counters(self: &SwitchSim) -> SwitchCounters;
         /// Call `final()` on the model and close the waveform.
         fn finish(self: Pin<&mut SwitchSim>);
+        /// The streams' state now (deadlock dumps).
+        fn probe(self: &SwitchSim) -> SwitchProbe;
     }
 }
 
 pub use ffi::{
-    CmdIn, Counters, FlitIn, MemReqOut, MonOut, ResOut, SwitchCounters, SwitchParams, UpOut,
-    WaveVar,
+    CmdIn, Counters, FlitIn, MemReqOut, MonOut, PortProbe, ResOut, SwitchCounters, SwitchParams,
+    SwitchProbe, UpOut, WaveVar,
 };
 pub use wave::{fst_reader_available, wave_time_ps, WaveFormat, WaveSpec};
 
@@ -274,6 +331,11 @@ impl PortSim {
     /// Cumulative counters.
     pub fn counters(&self) -> Counters {
         self.inner.counters()
+    }
+
+    /// The streams' state now: valid/ready, harness queues (for deadlock dumps).
+    pub fn probe(&self) -> PortProbe {
+        self.inner.probe()
     }
 
     /// Finish the simulation: model `final()`, waveform closed, converted to VCD if asked, and
@@ -380,6 +442,11 @@ impl SwitchSim {
     /// Cumulative switch-level counters.
     pub fn counters(&self) -> SwitchCounters {
         self.inner.counters()
+    }
+
+    /// The streams' state now: valid/ready per port, credits, harness queues (deadlock dumps).
+    pub fn probe(&self) -> SwitchProbe {
+        self.inner.probe()
     }
 
     /// Finish the simulation: model `final()`, waveform closed, converted to VCD if asked, and

@@ -10,6 +10,7 @@
 
 pub mod coverage;
 pub mod regress;
+pub mod soak;
 pub mod switch_tb;
 
 use pifs_cxl::{Flit, Message, S2mDrs, S2mNdr, S2mPacker};
@@ -252,6 +253,8 @@ pub struct Outcome {
     /// Per scenario bag: the summed lines (lines * 16 lanes) and the poison flag.
     pub sums: Vec<(Vec<u32>, bool)>,
     pub results: Vec<PortResult>,
+    /// Per entry of `results`: the scenario bag it belongs to.
+    pub result_bags: Vec<usize>,
     pub arrivals: Vec<Arrival>,
     /// The order the MemData lines were sent in: (scenario bag, row, line). The packer keeps
     /// header order, so this is the order the port must add them in.
@@ -284,6 +287,19 @@ pub type WaveMonitor<'a> = dyn FnMut(&[(u64, Command)], &[(u64, Flit)]) + 'a;
 /// [`drive`], showing each wave's commands and flits (each with the cycle it is offered from)
 /// to `on_wave` before they go into the port: a monitor for coverage.
 pub fn drive_with(
+    port: &mut dyn PortAccumulator,
+    sc: &Scenario,
+    on_wave: &mut WaveMonitor<'_>,
+) -> Result<Outcome, SimError> {
+    let out = drive_on(port, sc, on_wave)?;
+    port.finish()?;
+    Ok(out)
+}
+
+/// [`drive_with`] without finishing the port, which keeps its state for the next scenario (the
+/// soak plays many scenarios into one model). The counters in the outcome are cumulative since
+/// the port was built.
+pub fn drive_on(
     port: &mut dyn PortAccumulator,
     sc: &Scenario,
     on_wave: &mut WaveMonitor<'_>,
@@ -400,6 +416,7 @@ pub fn drive_with(
             s.1 = r.poison;
             last_result = last_result.max(r.cycle);
             out.results.push(r);
+            out.result_bags.push(bi);
         }
         out.arrivals.extend(port.take_arrivals());
     }
@@ -413,7 +430,6 @@ pub fn drive_with(
     out.proto_errors = c.proto_errors;
     out.cmd_errors = c.cmd_errors;
     out.tag_errors = c.tag_errors;
-    port.finish()?;
     Ok(out)
 }
 

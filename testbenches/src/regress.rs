@@ -305,7 +305,7 @@ fn drive_model(sc: &Scenario) -> Result<Outcome, String> {
 
 /// Every bag's sum equals the documented order replayed from the send order; poison is the OR
 /// of the rows' poison bits.
-fn sums_follow_send_order(sc: &Scenario, out: &Outcome) -> Result<(), String> {
+pub(crate) fn sums_follow_send_order(sc: &Scenario, out: &Outcome) -> Result<(), String> {
     let want = expected_sums(sc, &out.order);
     for (i, (bag, w)) in sc.bags.iter().zip(&want).enumerate() {
         if let Some(k) = (0..w.len()).find(|&k| out.sums[i].0.get(k) != Some(&w[k])) {
@@ -333,7 +333,7 @@ fn sums_follow_send_order(sc: &Scenario, out: &Outcome) -> Result<(), String> {
     Ok(())
 }
 
-fn no_port_errors(o: &Outcome) -> Result<(), String> {
+pub(crate) fn no_port_errors(o: &Outcome) -> Result<(), String> {
     ensure!(
         o.crc_errors + o.proto_errors + o.cmd_errors + o.tag_errors == 0,
         "port errors: crc {} proto {} cmd {} tag {}",

@@ -107,6 +107,15 @@ struct PortHost {
 /// RowRead per row), the host's words interleaved over the ports on the one command stream; the
 /// devices answer the switch's MemRd requests; the upstream side returns credits.
 pub fn play(sw: &mut dyn SwitchModel, sc: &SwScenario) -> Result<SwOutcome, SimError> {
+    let out = play_on(sw, sc)?;
+    sw.finish()?;
+    Ok(out)
+}
+
+/// [`play`] without finishing the switch, which keeps its state for the next scenario (the soak
+/// plays many into one model). Starts at the switch's current cycle; the counters in the outcome
+/// are cumulative since the switch was built, and the withheld credits stay withheld.
+pub fn play_on(sw: &mut dyn SwitchModel, sc: &SwScenario) -> Result<SwOutcome, SimError> {
     let n = sc.ports.len();
     if n > sw.ports() {
         return Err(SimError::Config(format!(
@@ -149,7 +158,8 @@ pub fn play(sw: &mut dyn SwitchModel, sc: &SwScenario) -> Result<SwOutcome, SimE
     };
     let total: usize = sc.ports.iter().map(Vec::len).sum();
     let step = sc.latency.clamp(1, 32);
-    let (mut now, mut done, mut withheld, mut last_pulse) = (0u64, 0usize, sc.withheld, None);
+    let start = sw.now();
+    let (mut now, mut done, mut withheld, mut last_pulse) = (start, 0usize, sc.withheld, None);
     let mut flits: Vec<(u64, Flit)> = Vec::new();
     while done < total {
         // Host: a new wave for every port whose previous wave is complete.
@@ -289,8 +299,8 @@ pub fn play(sw: &mut dyn SwitchModel, sc: &SwScenario) -> Result<SwOutcome, SimE
             out.up.push(u);
         }
         sw.grant_credits(&grants);
-        if now > 2_000_000 {
-            return Err(SimError::Deadlock(now));
+        if now - start > 2_000_000 {
+            return Err(SimError::Deadlock(now - start));
         }
     }
     // Let the counters settle, then nothing more may come out.
@@ -301,7 +311,6 @@ pub fn play(sw: &mut dyn SwitchModel, sc: &SwScenario) -> Result<SwOutcome, SimE
     }
     out.counters = (0..n).map(|p| sw.counters(p)).collect();
     out.switch = sw.switch_counters();
-    sw.finish()?;
     Ok(out)
 }
 

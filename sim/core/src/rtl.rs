@@ -5,6 +5,7 @@ use crate::port::{Arrival, PortAccumulator, PortCounters, PortResult, SimError};
 use pifs_cxl::Flit;
 use pifs_rtl::WaveSpec;
 use pifs_rtl::{CmdIn, FlitIn, PortSim};
+pub use pifs_rtl::{PortProbe, SwitchProbe};
 
 /// The RTL backend: one Verilated `pifs_port_top`.
 pub struct RtlPort {
@@ -28,6 +29,11 @@ impl RtlPort {
 }
 
 impl RtlPort {
+    /// The streams' valid/ready, the harness queues and command counts now (deadlock dumps).
+    pub fn probe(&self) -> PortProbe {
+        self.sim.probe()
+    }
+
     fn check_assertions(&self) -> Result<(), SimError> {
         let c = self.sim.counters();
         if c.assert_errors > 0 {

@@ -65,6 +65,11 @@ impl RtlSwitch {
         Ok(ran)
     }
 
+    /// The streams' valid/ready per port, credits and harness queues now (deadlock dumps).
+    pub fn probe(&self) -> pifs_rtl::SwitchProbe {
+        self.sim.probe()
+    }
+
     fn check_assertions(&self) -> Result<(), SimError> {
         let c = self.sim.counters();
         if c.assert_errors > 0 {
