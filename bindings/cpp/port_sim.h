@@ -35,6 +35,9 @@ class PortSim {
   rust::Vec<MonOut> take_monitor();
   Counters counters() const;
   void finish();
+  // Checkpoints (state.cpp): the model (Verilator --savable) and the harness's counters.
+  rust::Vec<uint8_t> save_state();
+  void restore_state(rust::Slice<const uint8_t> bytes);
 
  private:
   void edge(uint8_t clk);

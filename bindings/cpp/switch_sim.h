@@ -42,6 +42,9 @@ class SwitchSim {
   Counters port_counters(uint32_t port) const;
   SwitchCounters counters() const;
   void finish();
+  // Checkpoints (state.cpp): the model (Verilator --savable) and the harness's counters.
+  rust::Vec<uint8_t> save_state();
+  void restore_state(rust::Slice<const uint8_t> bytes);
 
  private:
   struct PortCount {
