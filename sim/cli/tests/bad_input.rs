@@ -1272,16 +1272,17 @@ fn checkpoint_of(name: &str, seed: &str) -> PathBuf {
     dir
 }
 
-/// The one checkpoint file of `dir`.
+/// The newest checkpoint file of `dir` (the two newest are kept).
 fn only_checkpoint(dir: &Path) -> PathBuf {
-    let files: Vec<PathBuf> = std::fs::read_dir(dir)
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "pifs"))
         .collect();
-    assert_eq!(files.len(), 1, "{files:?}");
-    files[0].clone()
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    files.pop().unwrap()
 }
 
 /// FNV-1a over `b`, as the checkpoint trailer holds it.
