@@ -328,7 +328,8 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Create `dir`; a fresh run (`resuming` false) removes the checkpoints of earlier runs.
+    /// Create `dir`; unless the run resumes from this folder (`resuming`), the checkpoints of
+    /// earlier runs in it are removed.
     pub fn new(dir: &Path, every: u64, id: Identity, resuming: bool) -> anyhow::Result<Writer> {
         if every == 0 {
             return Err(anyhow!("--checkpoint-every 0: must be at least 1"));
@@ -412,9 +413,9 @@ impl Writer {
 /// The checkpoint flags `pifs run` and `pifs compare` share.
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct CheckpointArgs {
-    /// Write checkpoints into DIR (created; a fresh run removes older checkpoints there):
-    /// ckpt-NNNNNN.pifs after every --checkpoint-every units (compare: a batch of one system;
-    /// run: a port) and after the last; the two newest are kept.
+    /// Write checkpoints into DIR (created; unless --resume names DIR, older checkpoints there
+    /// are removed): ckpt-NNNNNN.pifs after every --checkpoint-every units (compare: a batch of
+    /// one system; run: a port) and after the last; the two newest are kept.
     #[arg(long, value_name = "DIR")]
     pub checkpoint: Option<PathBuf>,
     /// Units of work between two checkpoints.
@@ -434,10 +435,15 @@ impl CheckpointArgs {
             .as_deref()
             .map(|d| load_latest(d, id))
             .transpose()?;
+        // Checkpoints already in the folder are kept only when the run continues from them.
+        let same = |d: &Path| {
+            let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+            self.resume.as_deref().is_some_and(|r| canon(r) == canon(d))
+        };
         let writer = self
             .checkpoint
             .as_deref()
-            .map(|d| Writer::new(d, self.checkpoint_every, id.clone(), loaded.is_some()))
+            .map(|d| Writer::new(d, self.checkpoint_every, id.clone(), same(d)))
             .transpose()?;
         Ok((loaded, writer))
     }

@@ -82,7 +82,10 @@ fn raw(name: &str, descr: &str, shape: &str, data: &[u8]) -> (String, Vec<u8>) {
 /// Writes an `.npz` (stored members) named `name` in the scratch folder.
 fn npz(name: &str, members: &[(String, Vec<u8>)]) -> PathBuf {
     let p = tmp(name);
-    let mut z = zip::ZipWriter::new(std::fs::File::create(&p).unwrap());
+    // Tests run in parallel and several write the same archive (good.npz): write a file of this
+    // thread's own and rename it over, so that no reader sees one half written.
+    let part = tmp(&format!("{name}.{:?}.part", std::thread::current().id()));
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&part).unwrap());
     for (n, b) in members {
         z.start_file(
             n.as_str(),
@@ -93,6 +96,7 @@ fn npz(name: &str, members: &[(String, Vec<u8>)]) -> PathBuf {
         z.write_all(b).unwrap();
     }
     z.finish().unwrap();
+    std::fs::rename(&part, &p).unwrap();
     p
 }
 
