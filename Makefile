@@ -27,7 +27,7 @@ WAVE_PORT   ?=
 # Find or install Verilator and export VERILATOR / VERILATOR_ROOT for the recipe.
 VL     := set -eo pipefail; vl="$$(scripts/verilator.sh)"; export $$vl;
 
-.PHONY: all deps build test test-wheel lint run run-port sweep studies wave unit bench regress soak cov synth synth-accept help clean
+.PHONY: all deps build test test-wheel lint run run-port sweep studies wave unit bench regress soak cov synth synth-accept resume-check help clean
 
 all: build
 
@@ -48,6 +48,7 @@ help:
 	@echo "make synth-accept     rewrite docs/synth/area.json with the fresh synthesis figures"
 	@echo "make soak             back-pressure and load soak, port and switch, random initial values, deadlock watchdog (SOAK_CYCLES=10000000 SEED= WATCHDOG=)"
 	@echo "make cov              Verilator --coverage build, the regression (SEEDS=20 cases each, SEED=1), annotated sources in out/cov/, summary in docs/coverage.md"
+	@echo "make resume-check     kill-and-resume check (SIGKILL at random moments, resume, outputs byte for byte) on RM1 at batch 8, then checkpoint size and overhead (SEED=)"
 	@echo "make regress          every testbench over many seeds in parallel, JUnit XML in $(OUT)/regress/ (SEEDS= TESTS=regex SEED= JOBS=; TEST= CASE_SEED= replays one case)"
 
 deps:
@@ -78,6 +79,26 @@ studies:
 	$$pifs hash --seed $(SEED) --out $(OUT)/hash; \
 	$$pifs scenario --out $(OUT)/scenario; \
 	$$pifs checkpoints --seed $(SEED) --out $(OUT)/checkpoints
+
+# Checkpoint and resume: pifs compare (RM1 batch 8, 16 batches, switch RTL) and pifs run (RM1
+# batch 64, 8 port RTLs) killed at SEED-drawn moments and resumed, outputs compared byte for byte
+# with uninterrupted runs; a sweep killed and resumed; then the checkpoint size, the time to
+# write one and the run's overhead with --checkpoint-every 1 (pifs compare --model rm1 --batch 8
+# --batches 8, best of 3 each).
+resume-check:
+	@$(VL) mkdir -p $(OUT)/resume; \
+	echo "make resume-check: kill seed $(SEED) (replay: make resume-check SEED=$(SEED))" >&2; \
+	PIFS_RESUME_LARGE=1 PIFS_SEED=$(SEED) $(CARGO) test --release -p pifs-cli --test resume_cli \
+	  -- --nocapture --test-threads 1; \
+	$(CARGO) build --release --quiet --bin pifs; \
+	pifs=target/release/pifs; args="compare --model rm1 --batch 8 --batches 8 --seed $(SEED)"; \
+	best() { b=; for i in 1 2 3; do s=$$(date +%s.%N); "$$@" >/dev/null 2>$(OUT)/resume/stderr.txt; \
+	  b=$$(awk -v s=$$s -v e=$$(date +%s.%N) -v b="$$b" 'BEGIN { t = e - s; print (b == "" || t < b) ? t : b }'); done; echo $$b; }; \
+	plain=$$(best $$pifs $$args); \
+	ckpt=$$(best $$pifs $$args --checkpoint $(OUT)/resume/ckpt --checkpoint-every 1); \
+	echo "resume-check: $$(grep checkpoint $(OUT)/resume/stderr.txt | sed 's/^pifs compare: //')"; \
+	awk -v p=$$plain -v c=$$ckpt -v a="$$args" 'BEGIN { printf "resume-check: pifs %s: %.3f s without checkpoints, %.3f s with --checkpoint-every 1 (%+.1f%%)\n", a, p, c, (c / p - 1) * 100 }'; \
+	ls -l $(OUT)/resume/ckpt
 
 # A waveform in $(OUT)/wave/ of the main port-level job (pifs run), or with TEST=<testbench> of
 # one regress case (CASE_SEED= replays a printed case; else the first case of run seed SEED):

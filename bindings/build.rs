@@ -113,6 +113,7 @@ fn main() {
         .file("cpp/sim_common.cpp")
         .file("cpp/port_sim.cpp")
         .file("cpp/switch_sim.cpp")
+        .file("cpp/state.cpp")
         .include(&mdir)
         .include(&switch_mdir)
         .include(&include)
@@ -193,6 +194,13 @@ fn main() {
     println!("cargo:rustc-link-lib=pthread");
     println!("cargo:rustc-link-lib=stdc++");
     println!("cargo:rustc-env=PIFS_VERILATOR_VERSION=Verilator {version}");
+    // The two models' input keys (written by `verilate`): what checkpoints call the RTL build.
+    let key = |d: &Path| std::fs::read_to_string(d.join("pifs-inputs.fnv")).unwrap_or_default();
+    println!(
+        "cargo:rustc-env=PIFS_MODEL_KEY={}-{}",
+        key(&mdir).trim(),
+        key(&switch_mdir).trim()
+    );
 }
 
 /// Verilate and build one model (`--cc --build`) into `mdir`; returns its static archives, the

@@ -37,6 +37,9 @@ class PortSim {
   Counters counters() const;
   void finish();
   PortProbe probe() const;
+  // Checkpoints (state.cpp): the model (Verilator --savable) and the harness's counters.
+  rust::Vec<uint8_t> save_state();
+  void restore_state(rust::Slice<const uint8_t> bytes);
 
  private:
   void edge(uint8_t clk);

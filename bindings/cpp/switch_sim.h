@@ -44,6 +44,9 @@ class SwitchSim {
   SwitchCounters counters() const;
   void finish();
   SwitchProbe probe() const;
+  // Checkpoints (state.cpp): the model (Verilator --savable) and the harness's counters.
+  rust::Vec<uint8_t> save_state();
+  void restore_state(rust::Slice<const uint8_t> bytes);
 
  private:
   struct PortCount {

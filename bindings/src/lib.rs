@@ -223,6 +223,11 @@ mod ffi {
         fn finish(self: Pin<&mut PortSim>);
         /// The streams' state now (deadlock dumps).
         fn probe(self: &PortSim) -> PortProbe;
+        /// Model and harness state as bytes (cpp/state.cpp); nothing may be queued.
+        fn save_state(self: Pin<&mut PortSim>) -> Result<Vec<u8>>;
+        /// Restore what `save_state` returned (the bytes must be intact: Verilator aborts on a
+        /// malformed stream).
+        fn restore_state(self: Pin<&mut PortSim>, bytes: &[u8]) -> Result<()>;
     }
 
     unsafe extern "C++" {
@@ -257,6 +262,10 @@ mod ffi {
         fn finish(self: Pin<&mut SwitchSim>);
         /// The streams' state now (deadlock dumps).
         fn probe(self: &SwitchSim) -> SwitchProbe;
+        /// Model and harness state as bytes (cpp/state.cpp); nothing may be queued.
+        fn save_state(self: Pin<&mut SwitchSim>) -> Result<Vec<u8>>;
+        /// Restore what `save_state` returned (the bytes must be intact).
+        fn restore_state(self: Pin<&mut SwitchSim>, bytes: &[u8]) -> Result<()>;
     }
 }
 
@@ -336,6 +345,25 @@ impl PortSim {
     /// The streams' state now: valid/ready, harness queues (for deadlock dumps).
     pub fn probe(&self) -> PortProbe {
         self.inner.probe()
+    }
+
+    /// The model's registers and memories (Verilator `--savable`) and the harness's cycle
+    /// count, counters and ready pattern, as bytes: a checkpoint of a port with nothing queued
+    /// (an error otherwise). The waveform is not part of it.
+    pub fn save_state(&mut self) -> Result<Vec<u8>, String> {
+        self.inner
+            .pin_mut()
+            .save_state()
+            .map_err(|e| e.what().to_string())
+    }
+
+    /// Continue from what [`PortSim::save_state`] returned. The bytes must be exactly those
+    /// (check a checksum first): Verilator ends the process on a malformed stream.
+    pub fn restore_state(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.inner
+            .pin_mut()
+            .restore_state(bytes)
+            .map_err(|e| e.what().to_string())
     }
 
     /// Finish the simulation: model `final()`, waveform closed, converted to VCD if asked, and
@@ -449,6 +477,25 @@ impl SwitchSim {
         self.inner.probe()
     }
 
+    /// The model's state (Verilator `--savable`) and the harness's cycle count, counters and
+    /// ready patterns, as bytes: a checkpoint of a switch with nothing queued (an error
+    /// otherwise). The waveform is not part of it.
+    pub fn save_state(&mut self) -> Result<Vec<u8>, String> {
+        self.inner
+            .pin_mut()
+            .save_state()
+            .map_err(|e| e.what().to_string())
+    }
+
+    /// Continue from what [`SwitchSim::save_state`] returned. The bytes must be exactly those
+    /// (check a checksum first): Verilator ends the process on a malformed stream.
+    pub fn restore_state(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.inner
+            .pin_mut()
+            .restore_state(bytes)
+            .map_err(|e| e.what().to_string())
+    }
+
     /// Finish the simulation: model `final()`, waveform closed, converted to VCD if asked, and
     /// its GTKWave save file written. The model part is also done on drop.
     pub fn finish(&mut self) -> Result<(), String> {
@@ -464,6 +511,11 @@ impl SwitchSim {
 pub fn verilator_version() -> String {
     ffi::verilator_version()
 }
+
+/// Identity of the Verilated models linked in: the build script's keys of both models (Verilator
+/// executable and version, arguments, RTL file contents), FNV-1a. Checkpoints carry it, so state
+/// saved by one RTL build is never restored into another.
+pub const MODEL_BUILD_KEY: &str = env!("PIFS_MODEL_KEY");
 
 /// Version string of the `verilator` executable that built the model (from the build script).
 pub const VERILATOR_BUILD_VERSION: &str = env!("PIFS_VERILATOR_VERSION");

@@ -1,13 +1,15 @@
 //! `pifs compare` (Pond, BEACON-D, BEACON-S and PIFS-Rec side by side on one workload) and
 //! `pifs params` (every system parameter with its unit, value and source).
 
+use crate::resume::{self, CheckpointArgs, Identity};
+use crate::resume_state::CompareState;
 use crate::workload::{load_workload, WorkloadArgs};
 use crate::{bad_input, check_failed, write_atomically, BackendArg, Failure};
 use anyhow::anyhow;
 use clap::Args;
 use pifs_dlrm::Trace;
 use pifs_sim::SimError;
-use pifs_systems::compare::{compare, CompareReport, Workload};
+use pifs_systems::compare::{compare_from, CompareReport, SystemProgress, Workload};
 use pifs_systems::config::{SysConfig, PARAMS};
 use pifs_systems::plot;
 use pifs_systems::systems::System;
@@ -65,6 +67,8 @@ pub struct CompareArgs {
     /// Write an SVG chart of the mean batch latency per system.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    #[command(flatten)]
+    pub ckpt: CheckpointArgs,
 }
 
 /// The batches of a workload: `--model` generates `batches` of them with seeds seed, seed+1, ...
@@ -99,6 +103,30 @@ pub fn run_compare(a: CompareArgs) -> Result<(), Failure> {
     let c = a.sys.load().map_err(bad_input)?;
     let (batches, weights, name) = load_batches(&a.w, a.batches).map_err(bad_input)?;
     let backend = a.backend.into();
+    let id = Identity::of_process("compare", &batches);
+    let (loaded, mut writer) = a.ckpt.open(&id).map_err(bad_input)?;
+    let done: Vec<SystemProgress> = match &loaded {
+        Some(l) => {
+            let st: CompareState = resume::from_bytes(&l.path, &l.state).map_err(bad_input)?;
+            let done = st.into_progress();
+            if CompareState::units(&done) != l.units {
+                return Err(bad_input(anyhow!(
+                    "{}: units: the header says {} batch(es) done, the state holds {}",
+                    l.path.display(),
+                    l.units,
+                    CompareState::units(&done)
+                )));
+            }
+            eprintln!(
+                "pifs compare: resuming from {} ({} of {} batch(es) done)",
+                l.path.display(),
+                l.units,
+                batches.len() * System::ALL.len()
+            );
+            done
+        }
+        None => Vec::new(),
+    };
     eprintln!(
         "pifs compare: {name}, {} batch(es), {} ports, backend {}, seed {}",
         batches.len(),
@@ -111,12 +139,41 @@ pub fn run_compare(a: CompareArgs) -> Result<(), Failure> {
         batches: &batches,
         weights: &weights,
     };
-    let report = compare(&workload, &c, backend, a.w.seed, &System::ALL, |s, k| {
-        if k == 0 {
-            eprintln!("pifs compare: running {s}");
-        }
-    })
-    .map_err(sim_failure)?;
+    let total = (batches.len() * System::ALL.len()) as u64;
+    let mut ckpt_err = None;
+    let report = compare_from(
+        &workload,
+        &c,
+        backend,
+        a.w.seed,
+        &System::ALL,
+        done,
+        |s, k| {
+            if k == 0 {
+                eprintln!("pifs compare: running {s}");
+            }
+        },
+        |done| {
+            let Some(w) = writer.as_mut() else {
+                return Ok(());
+            };
+            w.maybe(CompareState::units(done), total, || {
+                Ok((resume::to_bytes(&CompareState::from(done))?, Vec::new()))
+            })
+            .map_err(|e| {
+                let msg = e.to_string();
+                ckpt_err = Some(e);
+                SimError::Check(msg)
+            })
+        },
+    )
+    .map_err(|e| match ckpt_err.take() {
+        Some(ce) => bad_input(ce),
+        None => sim_failure(e),
+    })?;
+    if let Some(w) = &writer {
+        eprintln!("pifs compare: {}", w.summary());
+    }
     let wall = started.elapsed().as_secs_f64();
     write_report(&report, wall, a.json.as_ref(), a.plot.as_ref())?;
     print!("{}", report.table());

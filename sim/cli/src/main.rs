@@ -19,6 +19,8 @@ use std::time::Instant;
 mod checkpoints_cmd;
 mod compare_cmd;
 mod hash_cmd;
+mod resume;
+mod resume_state;
 mod scenario_cmd;
 mod sweep_cmd;
 mod tiers_cmd;
@@ -139,6 +141,8 @@ struct RunArgs {
     /// Skip the float64 bound check of the pooled output.
     #[arg(long)]
     no_check: bool,
+    #[command(flatten)]
+    ckpt: resume::CheckpointArgs,
 }
 
 /// Waveform options (rtl backend).
@@ -282,6 +286,36 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         workload: name.clone(),
         ..RunConfig::default()
     };
+    if wave.is_some() && (a.ckpt.checkpoint.is_some() || a.ckpt.resume.is_some()) {
+        return Err(bad_input(anyhow!(
+            "--wave cannot be combined with --checkpoint or --resume (a resumed run would record only part of the waveform)"
+        )));
+    }
+    let id = resume::Identity::of_process("run", std::slice::from_ref(&trace));
+    let (loaded, mut writer) = a.ckpt.open(&id).map_err(bad_input)?;
+    let done = match &loaded {
+        Some(l) => {
+            let st: resume_state::RunState =
+                resume::from_bytes(&l.path, &l.state).map_err(bad_input)?;
+            if st.ports.len() as u64 != l.units || st.ports.len() > a.ports {
+                return Err(bad_input(anyhow!(
+                    "{}: units: the header says {} port(s) done, the state holds {} of {}",
+                    l.path.display(),
+                    l.units,
+                    st.ports.len(),
+                    a.ports
+                )));
+            }
+            eprintln!(
+                "pifs: resuming from {} ({} of {} port(s) done)",
+                l.path.display(),
+                l.units,
+                a.ports
+            );
+            st.ports.into_iter().map(|p| p.into_outcome()).collect()
+        }
+        None => Vec::new(),
+    };
     eprintln!(
         "pifs: {name}: {} bags, {} lookups, dim {} on {} port(s), backend {}, seed {}",
         trace.num_bags(),
@@ -291,10 +325,32 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         cfg.backend.name(),
         a.w.seed
     );
-    let out = system::run(&trace, &weights, &cfg).map_err(|e| match e {
-        pifs_sim::SimError::Config(_) => bad_input(anyhow!("{e}")),
-        _ => check_failed(anyhow!("{e}")),
+    let mut ckpt_err = None;
+    let total = a.ports as u64;
+    let out = system::run_from(&trace, &weights, &cfg, done, |done| {
+        let Some(w) = writer.as_mut() else {
+            return Ok(());
+        };
+        w.maybe(done.len() as u64, total, || {
+            let st = resume_state::RunState {
+                ports: done.iter().map(resume_state::SavedPort::from).collect(),
+            };
+            Ok((resume::to_bytes(&st)?, Vec::new()))
+        })
+        .map_err(|e| {
+            let msg = e.to_string();
+            ckpt_err = Some(e);
+            pifs_sim::SimError::Check(msg)
+        })
+    })
+    .map_err(|e| match (ckpt_err.take(), e) {
+        (Some(ce), _) => bad_input(ce),
+        (None, e @ pifs_sim::SimError::Config(_)) => bad_input(anyhow!("{e}")),
+        (None, e) => check_failed(anyhow!("{e}")),
     })?;
+    if let Some(w) = &writer {
+        eprintln!("pifs: {}", w.summary());
+    }
     let wall = started.elapsed().as_secs_f64();
 
     let bound = if a.no_check {

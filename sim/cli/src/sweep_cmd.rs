@@ -64,6 +64,11 @@ pub struct SweepArgs {
     /// sweep.json and the charts, as a local sweep does. Exit 2 if a point is missing.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["vary", "out", "emit"])]
     pub merge: Option<PathBuf>,
+    /// Continue an interrupted sweep in --out DIR: points whose points/NNNN.json is complete are
+    /// kept, the others (missing, half-written, unreadable) are run. The grid must be the one
+    /// DIR/commands.txt holds.
+    #[arg(long, conflicts_with_all = ["merge", "emit"])]
+    pub resume: bool,
     /// Slurm: job name (#SBATCH --job-name; the merge job gets "-merge" appended)
     /// [default: pifs-sweep].
     #[arg(long)]
@@ -269,8 +274,6 @@ pub fn run_sweep(a: SweepArgs) -> Result<(), Failure> {
         }
     };
     let dir = out.join("points");
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| bad_input(anyhow!("{}: cannot create: {e}", dir.display())))?;
     let exe = std::env::current_exe().map_err(|e| bad_input(anyhow!("cannot find pifs: {e}")))?;
     let cmds: Vec<Vec<String>> = points
         .iter()
@@ -289,6 +292,27 @@ pub fn run_sweep(a: SweepArgs) -> Result<(), Failure> {
             s + "\n"
         })
         .collect();
+    if a.resume {
+        let path = out.join("commands.txt");
+        match std::fs::read_to_string(&path) {
+            Ok(old) if old == script => {}
+            Ok(_) => {
+                return Err(bad_input(anyhow!(
+                    "{}: --resume: the folder holds a sweep of another grid or other options (its commands differ from this command's); rerun without --resume to start over",
+                    path.display()
+                )))
+            }
+            Err(e) => {
+                return Err(bad_input(anyhow!(
+                    "{}: --resume: cannot read ({e}): no sweep to resume in {}",
+                    path.display(),
+                    out.display()
+                )))
+            }
+        }
+    }
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| bad_input(anyhow!("{}: cannot create: {e}", dir.display())))?;
     remove_stale(&out, &script).map_err(bad_input)?;
     let grid_doc = serde_json::json!({
         "points": points.len(),
@@ -322,18 +346,34 @@ pub fn run_sweep(a: SweepArgs) -> Result<(), Failure> {
         a.backend.name(),
         a.w.seed
     );
+    // Points to run: all, or with --resume those without a complete result.
+    let todo: Vec<usize> = (0..cmds.len())
+        .filter(|&i| !(a.resume && point_complete(&dir.join(point_file(i)))))
+        .collect();
+    if a.resume {
+        eprintln!(
+            "pifs sweep: resuming: {} of {} point(s) already done, running {}",
+            cmds.len() - todo.len(),
+            cmds.len(),
+            todo.len()
+        );
+    }
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let failures: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let total = cmds.len();
+    let total = todo.len();
     std::thread::scope(|s| {
         for _ in 0..jobs.min(total) {
             s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= total {
+                let j = next.fetch_add(1, Ordering::SeqCst);
+                if j >= total {
                     break;
                 }
-                let out = Command::new(&exe).args(&cmds[i]).output();
+                let i = todo[j];
+                let mut cmd = Command::new(&exe);
+                cmd.args(&cmds[i]);
+                die_with_parent(&mut cmd);
+                let out = cmd.output();
                 let ok = matches!(&out, Ok(o) if o.status.success());
                 if !ok {
                     let why = match &out {
@@ -368,6 +408,41 @@ pub fn run_sweep(a: SweepArgs) -> Result<(), Failure> {
         )));
     }
     finish(&out, &axes, points.len(), started)
+}
+
+/// A point's result is complete: its JSON parses and holds every figure the merge reads. A
+/// point killed while writing leaves only `NNNN.json.partial` (written, then renamed), but a
+/// damaged or truncated file is caught here too and the point is run again.
+fn point_complete(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return false;
+    };
+    COLUMNS
+        .iter()
+        .all(|(_, ptr, _)| doc.pointer(ptr).is_some_and(|v| v.is_number()))
+}
+
+/// A point's process dies with the sweep (Linux: the parent-death signal), so that a killed
+/// sweep leaves no point running, to race the resumed sweep for its file.
+fn die_with_parent(cmd: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cmd;
 }
 
 /// Every combination of the axes' values, the first axis varying slowest.

@@ -82,7 +82,10 @@ fn raw(name: &str, descr: &str, shape: &str, data: &[u8]) -> (String, Vec<u8>) {
 /// Writes an `.npz` (stored members) named `name` in the scratch folder.
 fn npz(name: &str, members: &[(String, Vec<u8>)]) -> PathBuf {
     let p = tmp(name);
-    let mut z = zip::ZipWriter::new(std::fs::File::create(&p).unwrap());
+    // Tests run in parallel and several write the same archive (good.npz): write a file of this
+    // thread's own and rename it over, so that no reader sees one half written.
+    let part = tmp(&format!("{name}.{:?}.part", std::thread::current().id()));
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&part).unwrap());
     for (n, b) in members {
         z.start_file(
             n.as_str(),
@@ -93,6 +96,7 @@ fn npz(name: &str, members: &[(String, Vec<u8>)]) -> PathBuf {
         z.write_all(b).unwrap();
     }
     z.finish().unwrap();
+    std::fs::rename(&part, &p).unwrap();
     p
 }
 
@@ -1247,4 +1251,254 @@ fn sweep_merge_folder_grid_and_points() {
     let o = pifs(&["sweep", "--merge", s(&base)]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(base.join("sweep.csv").exists());
+}
+
+/// A checkpoint folder written by a quick `pifs compare` (model backend, one batch).
+fn checkpoint_of(name: &str, seed: &str) -> PathBuf {
+    let dir = tmp(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    let o = pifs(&[
+        "compare",
+        "--model",
+        "rm1",
+        "--batch",
+        "1",
+        "--batches",
+        "1",
+        "--backend",
+        "model",
+        "--seed",
+        seed,
+        "--checkpoint",
+        s(&dir),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    dir
+}
+
+/// The newest checkpoint file of `dir` (the two newest are kept).
+fn only_checkpoint(dir: &Path) -> PathBuf {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pifs"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    files.pop().unwrap()
+}
+
+/// FNV-1a over `b`, as the checkpoint trailer holds it.
+fn fnv(b: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for x in b {
+        h ^= *x as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// `bytes` with its checksum trailer recomputed (after an edit of the body).
+fn resealed(mut bytes: Vec<u8>) -> Vec<u8> {
+    let n = bytes.len() - 8;
+    let sum = fnv(&bytes[..n]);
+    bytes[n..].copy_from_slice(&sum.to_le_bytes());
+    bytes
+}
+
+#[test]
+fn checkpoints_missing_empty_truncated_version_magic_command_line_build() {
+    let json = tmp("resume-bad.json");
+    let resume = |dir: &Path, seed: &str| -> Vec<String> {
+        [
+            "compare",
+            "--model",
+            "rm1",
+            "--batch",
+            "1",
+            "--batches",
+            "1",
+            "--backend",
+            "model",
+            "--seed",
+            seed,
+            "--json",
+            s(&json),
+            "--resume",
+            s(dir),
+        ]
+        .iter()
+        .map(|x| x.to_string())
+        .collect()
+    };
+    let bad_resume = |dir: &Path, seed: &str, needles: &[&str]| {
+        let args = resume(dir, seed);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        bad(&args, needles, &[&json]);
+    };
+    // Missing: no folder, a folder without checkpoints.
+    bad_resume(
+        Path::new("/nonexistent/ckpt"),
+        "1",
+        &["/nonexistent/ckpt", "cannot open"],
+    );
+    let empty_dir = tmp("resume-empty-dir");
+    std::fs::create_dir_all(&empty_dir).unwrap();
+    bad_resume(&empty_dir, "1", &["resume-empty-dir", "no checkpoint"]);
+
+    let good = checkpoint_of("resume-good", "1");
+    let file = only_checkpoint(&good);
+    let bytes = std::fs::read(&file).unwrap();
+    assert_eq!(&bytes[..8], b"PIFSCKPT");
+    let name = file.file_name().unwrap().to_owned();
+    let variant = |tag: &str, content: &[u8]| -> PathBuf {
+        let d = tmp(&format!("resume-{tag}"));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join(&name), content).unwrap();
+        d
+    };
+    // Empty, truncated.
+    bad_resume(&variant("empty", b""), "1", &["ckpt-", "empty file"]);
+    bad_resume(
+        &variant("truncated", &bytes[..bytes.len() / 2]),
+        "1",
+        &["ckpt-", "truncated"],
+    );
+    // Wrong magic, wrong version.
+    let mut m = bytes.clone();
+    m[..8].copy_from_slice(b"NOTCKPT!");
+    bad_resume(&variant("magic", &m), "1", &["ckpt-", "magic", "PIFSCKPT"]);
+    let mut v = bytes.clone();
+    v[8..12].copy_from_slice(&7u32.to_le_bytes());
+    bad_resume(
+        &variant("version", &resealed(v)),
+        "1",
+        &["ckpt-", "version", "7"],
+    );
+    // A different command line (another seed), another command (pifs run).
+    bad_resume(&good, "2", &["ckpt-", "options", "different command line"]);
+    let run_args = [
+        "run",
+        "--model",
+        "rm1",
+        "--batch",
+        "1",
+        "--backend",
+        "model",
+        "--resume",
+        s(&good),
+        "--json",
+        s(&json),
+    ];
+    bad(&run_args, &["ckpt-", "command", "pifs compare"], &[&json]);
+    // Another build: the build string (after magic, version, command, options hash) edited.
+    let cmd_len = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+    let build_at = 16 + cmd_len + 8;
+    let build_len = u32::from_le_bytes(bytes[build_at..build_at + 4].try_into().unwrap()) as usize;
+    let mut b = bytes.clone();
+    let last = build_at + 4 + build_len - 1;
+    b[last] = if b[last] == b'0' { b'1' } else { b'0' };
+    bad_resume(
+        &variant("build", &resealed(b)),
+        "1",
+        &["ckpt-", "build", "another build"],
+    );
+    // The intact checkpoint resumes.
+    let args = resume(&good, "1");
+    let o = pifs(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", stderr(&o));
+    // --checkpoint-every 0.
+    bad(
+        &[
+            "compare",
+            "--model",
+            "rm1",
+            "--batch",
+            "1",
+            "--batches",
+            "1",
+            "--backend",
+            "model",
+            "--checkpoint",
+            s(&tmp("resume-every0")),
+            "--checkpoint-every",
+            "0",
+            "--json",
+            s(&json),
+        ],
+        &["--checkpoint-every 0"],
+        &[&json],
+    );
+    // sweep --resume of a folder without a sweep.
+    let nosweep = tmp("resume-nosweep");
+    let _ = std::fs::remove_dir_all(&nosweep);
+    bad(
+        &[
+            "sweep",
+            "--model",
+            "rm1",
+            "--batch",
+            "1",
+            "--vary",
+            "ports=2,4",
+            "--out",
+            s(&nosweep),
+            "--resume",
+        ],
+        &["commands.txt", "--resume", "no sweep to resume"],
+        &[&nosweep.join("sweep.csv")],
+    );
+    // sweep --resume of a folder holding another grid (written by --emit slurm, nothing run).
+    let other = tmp("resume-othergrid");
+    let _ = std::fs::remove_dir_all(&other);
+    let sweep = |ports: &str, extra: &str| -> std::process::Output {
+        pifs(&[
+            "sweep",
+            "--model",
+            "rm1",
+            "--batch",
+            "1",
+            "--vary",
+            ports,
+            "--out",
+            s(&other),
+            extra,
+        ])
+    };
+    assert!(sweep("ports=2,4", "--emit=slurm").status.success());
+    bad(
+        &[
+            "sweep",
+            "--model",
+            "rm1",
+            "--batch",
+            "1",
+            "--vary",
+            "ports=2,8",
+            "--out",
+            s(&other),
+            "--resume",
+        ],
+        &["commands.txt", "--resume", "another grid"],
+        &[&other.join("sweep.csv")],
+    );
+    // --wave with checkpoints.
+    let wave = tmp("resume-wave.fst");
+    bad(
+        &[
+            "run",
+            "--model",
+            "rm1",
+            "--batch",
+            "1",
+            "--wave",
+            s(&wave),
+            "--checkpoint",
+            s(&tmp("resume-wave-ckpt")),
+        ],
+        &["--wave", "--checkpoint"],
+        &[&wave],
+    );
 }

@@ -17,5 +17,6 @@ pub mod switch_run;
 pub mod system;
 
 pub use cmd::Command;
+pub use pifs_rtl::MODEL_BUILD_KEY;
 pub use pifs_rtl::{fst_reader_available, wave_time_ps, WaveFormat, WaveSpec};
 pub use port::{Arrival, PortAccumulator, PortCounters, PortResult, SimError};

@@ -34,6 +34,17 @@ impl RtlPort {
         self.sim.probe()
     }
 
+    /// The model's state and the harness's (cycle, counters, ready pattern) as bytes, for a
+    /// checkpoint: nothing may be queued on either side (take results and arrivals first).
+    pub fn save_state(&mut self) -> Result<Vec<u8>, SimError> {
+        self.sim.save_state().map_err(SimError::Rtl)
+    }
+
+    /// Continue from [`RtlPort::save_state`]'s bytes (exactly those: check a checksum first).
+    pub fn restore_state(&mut self, bytes: &[u8]) -> Result<(), SimError> {
+        self.sim.restore_state(bytes).map_err(SimError::Rtl)
+    }
+
     fn check_assertions(&self) -> Result<(), SimError> {
         let c = self.sim.counters();
         if c.assert_errors > 0 {

@@ -48,6 +48,17 @@ impl RtlSwitch {
         Ok(RtlSwitch { sim, cfg })
     }
 
+    /// The model's state and the harness's (cycle, counters, ready patterns) as bytes, for a
+    /// checkpoint: nothing may be queued on either side (take the outputs first).
+    pub fn save_state(&mut self) -> Result<Vec<u8>, SimError> {
+        self.sim.save_state().map_err(SimError::Rtl)
+    }
+
+    /// Continue from [`RtlSwitch::save_state`]'s bytes (exactly those: check a checksum first).
+    pub fn restore_state(&mut self, bytes: &[u8]) -> Result<(), SimError> {
+        self.sim.restore_state(bytes).map_err(SimError::Rtl)
+    }
+
     /// Percentage of cycles the upstream side and the MemRd streams are ready (100 = always,
     /// the default). Below 100 the reference model no longer matches cycle for cycle.
     pub fn set_ready_percent(&mut self, up: u32, memrd: u32) {

@@ -171,7 +171,7 @@ impl LineSource for Memory<'_> {
 }
 
 /// Summed lanes of each piece a port finished: (bag, first line, lines * 16 lanes).
-pub(crate) type PieceSums = Vec<(usize, usize, Vec<u32>)>;
+pub type PieceSums = Vec<(usize, usize, Vec<u32>)>;
 
 /// What one port produced: piece sums, (cycle, bag) of each result line, stats.
 type PortRun = (PieceSums, Vec<(u64, usize)>, PortStats);
@@ -318,16 +318,47 @@ pub(crate) fn make_device(cfg: &RunConfig, seed: u64, reads: &[u64]) -> MemDevic
 
 /// Run a trace through `cfg.ports` ports.
 pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutput, SimError> {
+    run_from(trace, weights, cfg, Vec::new(), |_| Ok(()))
+}
+
+/// What one port of [`run`] produced: the summed lanes of its pieces, (cycle, bag) of each
+/// result line, its stats. Ports run one after another, each on a fresh model, so this is all a
+/// checkpoint between two ports needs to keep.
+#[derive(Clone, Debug)]
+pub struct PortOutcome {
+    pub sums: PieceSums,
+    pub lines: Vec<(u64, usize)>,
+    pub stats: PortStats,
+}
+
+/// [`run`] continued after the ports in `done` (the first `done.len()` ports, as an earlier run
+/// of the same configuration produced them); `after_port` is called with every port finished so
+/// far after each port (checkpoints). With `done` empty this is [`run`].
+pub fn run_from(
+    trace: &Trace,
+    weights: &Weights,
+    cfg: &RunConfig,
+    mut done: Vec<PortOutcome>,
+    mut after_port: impl FnMut(&[PortOutcome]) -> Result<(), SimError>,
+) -> Result<RunOutput, SimError> {
     let (dim, row_lines, pieces) = prepare(trace, weights, cfg)?;
+    if done.len() > pieces.len() {
+        return Err(SimError::Config(format!(
+            "checkpoint holds {} ports, the run has {}",
+            done.len(),
+            pieces.len()
+        )));
+    }
     let mem = Memory::new(weights, row_lines);
     let reads = port_reads(&pieces, row_lines);
     let mut seeds = Rng::new(cfg.seed);
-    let mut port_stats = Vec::new();
-    let mut partials: Vec<PieceSums> = Vec::new();
-    let mut result_lines = Vec::new();
-    let mut verilator = None;
+    let mut verilator =
+        (cfg.backend == Backend::Rtl && !done.is_empty()).then(crate::rtl::verilator_version);
     for (p, port_pieces) in pieces.iter().enumerate() {
         let seed = seeds.next_u64();
+        if p < done.len() {
+            continue;
+        }
         let wave = cfg.wave.as_ref().filter(|w| w.port as usize == p);
         let mut acc: Box<dyn PortAccumulator> = match cfg.backend {
             Backend::Rtl => {
@@ -349,11 +380,22 @@ pub fn run(trace: &Trace, weights: &Weights, cfg: &RunConfig) -> Result<RunOutpu
             dev,
         )?;
         acc.finish()?;
-        partials.push(sums);
-        result_lines.push(lines);
-        port_stats.push(st);
+        done.push(PortOutcome {
+            sums,
+            lines,
+            stats: st,
+        });
+        after_port(&done)?;
     }
 
+    let mut partials: Vec<PieceSums> = Vec::new();
+    let mut result_lines = Vec::new();
+    let mut port_stats = Vec::new();
+    for o in done {
+        partials.push(o.sums);
+        result_lines.push(o.lines);
+        port_stats.push(o.stats);
+    }
     let pooled = fold(trace, dim, row_lines, &partials);
     let stats = make_stats(trace, cfg, dim, row_lines, port_stats, verilator);
     Ok(RunOutput {

@@ -107,11 +107,44 @@ pub fn compare(
     backend: Backend,
     seed: u64,
     systems: &[System],
+    progress: impl FnMut(&str, usize),
+) -> Result<CompareReport, SimError> {
+    compare_from(w, c, backend, seed, systems, Vec::new(), progress, |_| {
+        Ok(())
+    })
+}
+
+/// The batches one system has finished (pooled outputs dropped) and whether every one of their
+/// pooled outputs was within the float64 bound: the state [`compare_from`] resumes from.
+#[derive(Clone, Debug, Default)]
+pub struct SystemProgress {
+    pub results: Vec<BatchResult>,
+    pub ok: bool,
+}
+
+/// [`compare`] continued from `done`: entry i holds the batches system i of `systems` has
+/// finished (systems run one after another, batches in order), as an earlier run of the same
+/// comparison produced them. `after_batch` is called with all progress after every batch
+/// (checkpoints). Each batch runs on fresh models (seed `seed + k`), so nothing else carries over.
+#[allow(clippy::too_many_arguments)]
+pub fn compare_from(
+    w: &Workload,
+    c: &SysConfig,
+    backend: Backend,
+    seed: u64,
+    systems: &[System],
+    mut done: Vec<SystemProgress>,
     mut progress: impl FnMut(&str, usize),
+    mut after_batch: impl FnMut(&[SystemProgress]) -> Result<(), SimError>,
 ) -> Result<CompareReport, SimError> {
     let (name, batches, weights) = (w.name, w.batches, w.weights);
     if batches.is_empty() {
         return Err(SimError::Config("no batches to run".into()));
+    }
+    if done.len() > systems.len() || done.iter().any(|d| d.results.len() > batches.len()) {
+        return Err(SimError::Config(
+            "checkpoint holds more systems or batches than the comparison has".into(),
+        ));
     }
     let refs: Vec<_> = batches
         .iter()
@@ -119,15 +152,22 @@ pub fn compare(
         .collect::<Result<_, _>>()?;
     let lookups: usize = batches.iter().map(|t| t.lookups()).sum();
     let mut out = BTreeMap::new();
-    for &s in systems {
-        let mut results: Vec<BatchResult> = Vec::new();
-        let mut ok = true;
-        for (k, t) in batches.iter().enumerate() {
-            progress(s.name(), k);
-            let r = run_batch(s, t, weights, c, backend, seed.wrapping_add(k as u64))?;
-            ok &= check_bound(&r.pooled, &refs[k]).ok();
-            results.push(r);
+    for (i, &s) in systems.iter().enumerate() {
+        if done.len() == i {
+            done.push(SystemProgress {
+                results: Vec::new(),
+                ok: true,
+            });
         }
+        for (k, t) in batches.iter().enumerate().skip(done[i].results.len()) {
+            progress(s.name(), k);
+            let mut r = run_batch(s, t, weights, c, backend, seed.wrapping_add(k as u64))?;
+            done[i].ok &= check_bound(&r.pooled, &refs[k]).ok();
+            r.pooled = Vec::new();
+            done[i].results.push(r);
+            after_batch(&done)?;
+        }
+        let (results, ok) = (&done[i].results, done[i].ok);
         let lat: Vec<f64> = results.iter().map(|r| r.latency_ns).collect();
         let n = results.len() as f64;
         let avg = |f: &dyn Fn(&BatchResult) -> f64| results.iter().map(f).sum::<f64>() / n;
@@ -184,7 +224,7 @@ pub fn compare(
                 } else {
                     0.0
                 },
-                tier_hit_rate: hit_rate(&results),
+                tier_hit_rate: hit_rate(results),
             },
         );
     }
