@@ -392,7 +392,7 @@ impl LlrReceiver {
             RxVerdict::Control
         } else {
             self.eseq = self.eseq.wrapping_add(1);
-            if self.eseq % self.ack_every == 0 {
+            if self.eseq.is_multiple_of(self.ack_every) {
                 ev.push(LinkEvent {
                     cycle: d,
                     kind: LinkEventKind::Ack,
