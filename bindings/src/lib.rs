@@ -61,6 +61,15 @@ mod ffi {
         assert_errors: u64,
     }
 
+    /// One link-layer retry message of a port's S2M receiver, raised in cycle `cycle`: a
+    /// RETRY.Req for sequence number `seq` (`req`), or an acknowledgement of every flit before it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    struct LlrOut {
+        cycle: u64,
+        req: bool,
+        seq: u8,
+    }
+
     /// One line that left the switch on the upstream stream in cycle `cycle`.
     #[derive(Clone, Copy, Debug)]
     struct UpOut {
@@ -168,6 +177,12 @@ mod ffi {
         fn counters(self: &PortSim) -> Counters;
         /// Call `final()` on the model and close the waveform.
         fn finish(self: Pin<&mut PortSim>);
+        /// Switch link-layer retry of the S2M link on or off (before any flit).
+        fn set_llr(self: Pin<&mut PortSim>, on: bool);
+        /// The receiver's RETRY.Req and acknowledgements since the last call.
+        fn take_llr(self: Pin<&mut PortSim>) -> Vec<LlrOut>;
+        /// Good flits discarded while waiting for a replay.
+        fn llr_discards(self: &PortSim) -> u64;
     }
 
     unsafe extern "C++" {
@@ -204,8 +219,8 @@ mod ffi {
 }
 
 pub use ffi::{
-    CmdIn, Counters, FlitIn, MemReqOut, MonOut, ResOut, SwitchCounters, SwitchParams, UpOut,
-    WaveVar,
+    CmdIn, Counters, FlitIn, LlrOut, MemReqOut, MonOut, ResOut, SwitchCounters, SwitchParams,
+    UpOut, WaveVar,
 };
 pub use wave::{fst_reader_available, wave_time_ps, WaveFormat, WaveSpec};
 
@@ -274,6 +289,21 @@ impl PortSim {
     /// Cumulative counters.
     pub fn counters(&self) -> Counters {
         self.inner.counters()
+    }
+
+    /// Switch link-layer retry of the S2M link on or off (before any flit is queued).
+    pub fn set_llr(&mut self, on: bool) {
+        self.inner.pin_mut().set_llr(on);
+    }
+
+    /// The S2M receiver's RETRY.Req and acknowledgements since the last call, in order.
+    pub fn take_llr(&mut self) -> Vec<LlrOut> {
+        self.inner.pin_mut().take_llr()
+    }
+
+    /// Good flits the S2M receiver discarded while waiting for a replay.
+    pub fn llr_discards(&self) -> u64 {
+        self.inner.llr_discards()
     }
 
     /// Finish the simulation: model `final()`, waveform closed, converted to VCD if asked, and

@@ -8,7 +8,7 @@ use anyhow::{anyhow, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use pifs_cxl::{decode_stream, Dir, Flit};
 use pifs_sim::check::check_bound;
-use pifs_sim::params::Timing;
+use pifs_sim::params::{LinkFaults, Timing};
 use pifs_sim::system::{self, Backend, RunConfig};
 use pifs_sim::{WaveFormat, WaveSpec};
 use std::io::Read;
@@ -139,6 +139,63 @@ struct RunArgs {
     /// Skip the float64 bound check of the pooled output.
     #[arg(long)]
     no_check: bool,
+    #[command(flatten)]
+    faults: FaultArgs,
+}
+
+/// Link faults and link-layer retry (docs/link-faults.md). Any of these switches retry on for
+/// the S2M and M2S links; without them the links are fault-free and run no retry protocol.
+#[derive(Args)]
+struct FaultArgs {
+    /// Link-layer retry on, even with no fault injected.
+    #[arg(long)]
+    llr: bool,
+    /// Probability that a wire bit flips (per bit, 528 bits per flit).
+    #[arg(long, value_name = "P")]
+    link_ber: Option<f64>,
+    /// Probability that a flit is lost (per flit).
+    #[arg(long, value_name = "P")]
+    link_drop_rate: Option<f64>,
+    /// Probability that a device poisons a MemData line (per line).
+    #[arg(long, value_name = "P")]
+    poison_rate: Option<f64>,
+    /// Link Layer Retry Buffer of every sender, in flits (8..=255).
+    #[arg(long, value_name = "FLITS")]
+    llrb_flits: Option<usize>,
+}
+
+impl FaultArgs {
+    /// The fault configuration asked for, or None.
+    fn config(&self) -> Option<LinkFaults> {
+        let any = self.llr
+            || self.link_ber.is_some()
+            || self.link_drop_rate.is_some()
+            || self.poison_rate.is_some()
+            || self.llrb_flits.is_some();
+        any.then(|| {
+            let d = LinkFaults::default();
+            LinkFaults {
+                bit_error_rate: self.link_ber.unwrap_or(d.bit_error_rate),
+                flit_drop_rate: self.link_drop_rate.unwrap_or(d.flit_drop_rate),
+                poison_rate: self.poison_rate.unwrap_or(d.poison_rate),
+                llrb_flits: self.llrb_flits.unwrap_or(d.llrb_flits),
+                ..d
+            }
+        })
+    }
+}
+
+/// The flag that sets a fault parameter, for error messages.
+fn fault_flag(msg: &str) -> &'static str {
+    [
+        ("link_bit_error_rate", "--link-ber"),
+        ("link_flit_drop_rate", "--link-drop-rate"),
+        ("device_poison_rate", "--poison-rate"),
+        ("llrb_flits", "--llrb-flits"),
+    ]
+    .iter()
+    .find(|(k, _)| msg.starts_with(k))
+    .map_or("--link-*", |(_, f)| f)
 }
 
 /// Waveform options (rtl backend).
@@ -272,6 +329,11 @@ fn run(a: RunArgs) -> Result<(), Failure> {
     if wave.is_some() && matches!(a.backend, BackendArg::Model) {
         return Err(bad_input(anyhow!("--wave needs --backend rtl")));
     }
+    let faults = a.faults.config();
+    if let Some(f) = &faults {
+        f.validate(0)
+            .map_err(|e| bad_input(anyhow!("{}: {e}", fault_flag(&e))))?;
+    }
     let cfg = RunConfig {
         backend: a.backend.into(),
         ports: a.ports,
@@ -280,6 +342,7 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         res_ready_percent: a.res_ready,
         wave: wave.clone(),
         workload: name.clone(),
+        faults,
         ..RunConfig::default()
     };
     eprintln!(
@@ -300,8 +363,12 @@ fn run(a: RunArgs) -> Result<(), Failure> {
     let bound = if a.no_check {
         None
     } else {
-        let reference =
+        let mut reference =
             pifs_dlrm::pool_f64(&trace, &weights).map_err(|e| bad_input(anyhow!("{e}")))?;
+        // A poisoned bag is reported as poisoned (NaN), not compared as a number.
+        for &b in &out.poisoned_bags {
+            reference.sum[b * out.dim..(b + 1) * out.dim].fill(f64::NAN);
+        }
         Some(check_bound(&out.pooled, &reference))
     };
     if let Some(p) = &a.pooled {
@@ -359,6 +426,39 @@ fn run(a: RunArgs) -> Result<(), Failure> {
             p.utilisation,
             p.result_lines,
             p.last_result_cycle
+        );
+    }
+    if let Some(lf) = &s.link_faults {
+        println!("link   injected  detected  retry_req  retried  timeouts  discarded  escaped");
+        for (name, l) in [("s2m", &lf.s2m), ("m2s", &lf.m2s)] {
+            println!(
+                "{name:<6} {:<9} {:<9} {:<10} {:<8} {:<9} {:<10} {}",
+                l.injected,
+                l.detected,
+                l.retry_requests,
+                l.retried,
+                l.timeouts,
+                l.discarded,
+                l.escaped
+            );
+        }
+    }
+    if !out.poisoned_bags.is_empty() {
+        let shown: Vec<String> = out
+            .poisoned_bags
+            .iter()
+            .take(20)
+            .map(|b| b.to_string())
+            .collect();
+        println!(
+            "poisoned   {} bag(s) summed a poisoned line, pooled as NaN: {}{}",
+            out.poisoned_bags.len(),
+            shown.join(" "),
+            if out.poisoned_bags.len() > 20 {
+                " ..."
+            } else {
+                ""
+            }
         );
     }
     println!("wall       {wall:.2} s");

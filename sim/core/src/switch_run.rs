@@ -15,8 +15,8 @@ use crate::switch::{SwitchCmd, SwitchModel};
 use crate::switch_model::ModelSwitch;
 use crate::switch_rtl::RtlSwitch;
 use crate::system::{
-    alloc_tags, fold, line_addr, make_device, make_stats, port_reads, prepare, Backend, Memory,
-    PieceSums, RunConfig, RunOutput,
+    alloc_tags, fold, line_addr, make_device, make_stats, poison_bags, port_reads, prepare,
+    Backend, Memory, PieceSums, RunConfig, RunOutput,
 };
 use pifs_cxl::{Flit, M2sPacker, M2sReq, Message};
 use pifs_dlrm::{Trace, Weights};
@@ -53,6 +53,13 @@ pub fn run_switch(
     cfg: &RunConfig,
 ) -> Result<RunOutput, SimError> {
     let (dim, row_lines, pieces) = prepare(trace, weights, cfg)?;
+    if let Some(f) = &cfg.faults {
+        if f.bit_error_rate > 0.0 || f.flit_drop_rate > 0.0 {
+            return Err(SimError::Config(
+                "link_bit_error_rate / link_flit_drop_rate: link faults and retry run at port level (pifs run), not yet at switch level; device_poison_rate works at both".into(),
+            ));
+        }
+    }
     let mut sw: Box<dyn SwitchModel> = match cfg.backend {
         Backend::Rtl => {
             if cfg.ports != RTL_SWITCH_PORTS {
@@ -120,6 +127,7 @@ pub fn run_switch(
     let total: usize = pieces.iter().map(|p| p.len()).sum();
     let (mut now, mut done, mut last_progress) = (0u64, 0usize, 0u64);
     let mut flits: Vec<(u64, Flit)> = Vec::new();
+    let mut poisoned = Vec::new();
     while done < total {
         // Host: open pieces at every port as slots and tags allow (one command stream per
         // port's FIFO; the switch takes them in cycle order).
@@ -229,6 +237,9 @@ pub fn run_switch(
             };
             let lanes = st.sums[pi].get_or_insert_with(|| vec![0; pieces[p][pi].lines * 16]);
             lanes[u.line as usize * 16..u.line as usize * 16 + 16].copy_from_slice(&u.data);
+            if u.poison {
+                poisoned.push(pieces[p][pi].bag);
+            }
             st.result_lines += 1;
             st.last_result = st.last_result.max(u.cycle);
             st.lines_out.push((u.cycle, pieces[p][pi].bag));
@@ -277,6 +288,7 @@ pub fn run_switch(
             last_result_cycle: st.last_result,
             counters: c,
             device: st.dev.counters,
+            links: None,
         });
         partials.push(
             pieces[p]
@@ -294,12 +306,15 @@ pub fn run_switch(
             sc.cmd_errors
         )));
     }
-    let pooled = fold(trace, dim, row_lines, &partials);
-    let stats = make_stats(trace, cfg, dim, row_lines, port_stats, verilator);
+    let mut pooled = fold(trace, dim, row_lines, &partials);
+    let poisoned_bags = poison_bags(&mut pooled, dim, poisoned);
+    let mut stats = make_stats(trace, cfg, dim, row_lines, port_stats, verilator);
+    stats.poisoned_bags = poisoned_bags.clone();
     Ok(RunOutput {
         pooled,
         dim,
         stats,
         result_lines,
+        poisoned_bags,
     })
 }

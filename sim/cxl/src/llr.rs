@@ -539,6 +539,17 @@ impl LlrLink {
     }
 }
 
+/// The protocol layer behind a [`RustLink`]'s receiver.
+pub trait LinkSink {
+    /// Error of a delivery.
+    type Error;
+    /// Whether the protocol layer would read `f` as a control flit now (header Type = 1 and no
+    /// all-data flit due).
+    fn is_control(&self, f: &Flit) -> bool;
+    /// A flit delivered in order, checked in cycle `cycle`.
+    fn deliver(&mut self, cycle: u64, f: &Flit) -> Result<(), Self::Error>;
+}
+
 /// A link whose receiver is the Rust [`LlrReceiver`]: the whole retry loop runs here.
 #[derive(Clone, Debug)]
 pub struct RustLink {
@@ -560,14 +571,8 @@ impl RustLink {
         }
     }
 
-    /// Run until every pushed flit is delivered. `control(flit)` tells whether the receiver's
-    /// protocol layer would read the flit as a control flit; `deliver(cycle, flit, original)` gets
-    /// each delivered flit in order, with the cycle it was checked in.
-    pub fn run<E>(
-        &mut self,
-        mut control: impl FnMut(&Flit) -> bool,
-        mut deliver: impl FnMut(u64, &Flit) -> Result<(), E>,
-    ) -> Result<(), E> {
+    /// Run until every pushed flit is delivered to `sink`, in order.
+    pub fn run<S: LinkSink>(&mut self, sink: &mut S) -> Result<(), S::Error> {
         let mut ev = Vec::new();
         loop {
             // While waiting for a replay, stop before the flit that would be checked after the
@@ -579,12 +584,12 @@ impl RustLink {
             match self.link.transmit_one(0, limit) {
                 Some((t, w, orig)) => {
                     let d = t + self.check_delay;
-                    let c = control(&w);
+                    let c = sink.is_control(&w);
                     if self.rx.receive(d, &w, c, &mut ev) == RxVerdict::Deliver {
                         if w != orig {
                             self.rx.stats.escaped += 1;
                         }
-                        deliver(d, &w)?;
+                        sink.deliver(d, &w)?;
                     }
                 }
                 None => match self.rx.deadline() {
@@ -635,6 +640,25 @@ mod tests {
         f
     }
 
+    #[derive(Default)]
+    struct Collect {
+        got: Vec<Flit>,
+        last: u64,
+    }
+
+    impl LinkSink for Collect {
+        type Error = ();
+        fn is_control(&self, f: &Flit) -> bool {
+            is_control(f, false)
+        }
+        fn deliver(&mut self, d: u64, f: &Flit) -> Result<(), ()> {
+            assert!(d >= self.last, "delivery cycles go forward");
+            self.last = d;
+            self.got.push(*f);
+            Ok(())
+        }
+    }
+
     /// Send `n` flits over a RustLink with these rates; returns (delivered, stats).
     fn run_link(
         n: u64,
@@ -652,19 +676,9 @@ mod tests {
         for i in 0..n {
             link.link.push(i, data_flit(i));
         }
-        let mut got = Vec::new();
-        let mut last = 0;
-        link.run::<()>(
-            |f| is_control(f, false),
-            |d, f| {
-                assert!(d >= last, "delivery cycles go forward");
-                last = d;
-                got.push(*f);
-                Ok(())
-            },
-        )
-        .unwrap();
-        (got, link.stats())
+        let mut sink = Collect::default();
+        link.run(&mut sink).unwrap();
+        (sink.got, link.stats())
     }
 
     #[test]
