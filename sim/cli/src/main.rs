@@ -162,12 +162,17 @@ struct FaultArgs {
     /// Link Layer Retry Buffer of every sender, in flits (8..=255).
     #[arg(long, value_name = "FLITS")]
     llrb_flits: Option<usize>,
+    /// Fault soak: also run the workload without faults and fail (exit 1) unless the pooled
+    /// output is bit for bit the same and no fault escaped the retry.
+    #[arg(long)]
+    compare_clean: bool,
 }
 
 impl FaultArgs {
     /// The fault configuration asked for, or None.
     fn config(&self) -> Option<LinkFaults> {
         let any = self.llr
+            || self.compare_clean
             || self.link_ber.is_some()
             || self.link_drop_rate.is_some()
             || self.poison_rate.is_some()
@@ -333,6 +338,12 @@ fn run(a: RunArgs) -> Result<(), Failure> {
     if let Some(f) = &faults {
         f.validate(0)
             .map_err(|e| bad_input(anyhow!("{}: {e}", fault_flag(&e))))?;
+        if a.faults.compare_clean && f.poison_rate > 0.0 {
+            return Err(bad_input(anyhow!(
+                "--compare-clean with --poison-rate {}: poisoned bags are NaN on purpose, so the sums cannot equal the fault-free run's",
+                f.poison_rate
+            )));
+        }
     }
     let cfg = RunConfig {
         backend: a.backend.into(),
@@ -359,6 +370,27 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         _ => check_failed(anyhow!("{e}")),
     })?;
     let wall = started.elapsed().as_secs_f64();
+    let soak = if a.faults.compare_clean {
+        let clean = system::run(
+            &trace,
+            &weights,
+            &RunConfig {
+                faults: None,
+                wave: None,
+                ..cfg.clone()
+            },
+        )
+        .map_err(|e| check_failed(anyhow!("fault-free run: {e}")))?;
+        let differ = out
+            .pooled
+            .iter()
+            .zip(&clean.pooled)
+            .filter(|(a, b)| a != b)
+            .count();
+        Some((differ, clean.stats.cycles))
+    } else {
+        None
+    };
 
     let bound = if a.no_check {
         None
@@ -429,7 +461,7 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         );
     }
     if let Some(lf) = &s.link_faults {
-        println!("link   injected  detected  retry_req  retried  timeouts  discarded  escaped");
+        println!("all    injected  detected  retry_req  retried  timeouts  discarded  escaped");
         for (name, l) in [("s2m", &lf.s2m), ("m2s", &lf.m2s)] {
             println!(
                 "{name:<6} {:<9} {:<9} {:<10} {:<8} {:<9} {:<10} {}",
@@ -441,6 +473,19 @@ fn run(a: RunArgs) -> Result<(), Failure> {
                 l.discarded,
                 l.escaped
             );
+        }
+    }
+    if s.link_faults.is_some() {
+        println!("port link  injected  detected  retry_req  retried  escaped");
+        for p in &s.ports {
+            if let Some(l) = &p.links {
+                for (name, x) in [("s2m", &l.s2m), ("m2s", &l.m2s)] {
+                    println!(
+                        "{:<4} {name:<5} {:<9} {:<9} {:<10} {:<8} {}",
+                        p.port, x.injected, x.detected, x.retry_requests, x.retried, x.escaped
+                    );
+                }
+            }
         }
     }
     if !out.poisoned_bags.is_empty() {
@@ -478,6 +523,22 @@ fn run(a: RunArgs) -> Result<(), Failure> {
             w.path.display(),
             w.port
         );
+    }
+    if let (Some((differ, clean_cycles)), Some(lf)) = (soak, &s.link_faults) {
+        let escaped = lf.s2m.escaped + lf.m2s.escaped;
+        let injected = lf.s2m.injected + lf.m2s.injected;
+        let retried = lf.s2m.retry_requests + lf.m2s.retry_requests;
+        println!(
+            "soak       {injected} faults injected, {retried} retries, {escaped} escaped; {} of {} pooled elements differ from the fault-free run ({clean_cycles} cycles without faults, {} with)",
+            differ,
+            out.pooled.len(),
+            s.cycles
+        );
+        if escaped > 0 || differ > 0 {
+            return Err(check_failed(anyhow!(
+                "fault soak failed: {escaped} fault(s) escaped, {differ} pooled element(s) differ from the fault-free run"
+            )));
+        }
     }
     if let Some(b) = bound {
         if b.ok() {

@@ -233,7 +233,7 @@ impl PortLinks {
             s2m: LlrLink::new(f.llrb_flits, rtt, rates, seed ^ 0x5325),
             shadow: ShadowRx::new(f),
             m2s: RustLink::new(
-                LlrLink::new(f.llrb_flits, rtt, rates, seed ^ 0x3253_11),
+                LlrLink::new(f.llrb_flits, rtt, rates, seed ^ 0x0032_5311),
                 LlrReceiver::new(f.retry_timeout_cycles, f.ack_every_flits),
                 0,
             ),
@@ -445,7 +445,10 @@ pub(crate) fn make_device(cfg: &RunConfig, seed: u64, reads: &[u64]) -> MemDevic
         seed ^ 0xDE71CE,
     )
     .with_line_gap(t.device_line_cycles())
-    .with_poison(cfg.faults.map_or(0.0, |f| f.poison_rate), seed ^ 0x9015_0E);
+    .with_poison(
+        cfg.faults.map_or(0.0, |f| f.poison_rate),
+        seed ^ 0x0090_150E,
+    );
     match cfg.tier {
         Some(tt) => dev.with_tier(TierDevice::new(tt, reads), t.clock_ghz),
         None => dev,

@@ -409,6 +409,7 @@ fn run_config(c: &SysConfig, backend: Backend, seed: u64) -> RunConfig {
         placement: c.placement(),
         tier: c.tier_timing(),
         workload: String::new(),
+        faults: c.faults.link_faults(),
         ..RunConfig::default()
     }
 }
