@@ -144,3 +144,32 @@ fn a_poisoned_line_poisons_its_bag_end_to_end() {
         }
     }
 }
+
+#[test]
+fn poison_crosses_the_switch_rtl_to_the_host() {
+    let (trace, w) = workload(2, 11);
+    let cfg = RunConfig {
+        backend: Backend::Rtl,
+        ports: pifs_sim::switch_run::RTL_SWITCH_PORTS,
+        seed: 3,
+        faults: Some(LinkFaults {
+            poison_rate: 1.0,
+            ..LinkFaults::default()
+        }),
+        ..RunConfig::default()
+    };
+    let out = pifs_sim::switch_run::run_switch(&trace, &w, &cfg).unwrap();
+    // Every bag has rows, so every bag summed a poisoned line (up_poison_o at the switch pins).
+    let all: Vec<usize> = (0..trace.num_bags()).collect();
+    assert_eq!(out.poisoned_bags, all);
+    assert!(out.pooled.iter().all(|&x| x == POISON_NAN));
+    // Link faults are not modelled at switch level yet: asking for them is a configuration error.
+    let bad = RunConfig {
+        faults: Some(faulty(1e-5, 0.0)),
+        ..cfg
+    };
+    assert!(matches!(
+        pifs_sim::switch_run::run_switch(&trace, &w, &bad),
+        Err(pifs_sim::SimError::Config(_))
+    ));
+}
