@@ -115,7 +115,7 @@ uint64_t PortSim::run(uint64_t max_cycles, bool stop_when_idle) {
     ndr_ += top_->ndr_o;
     cmd_errors_ += top_->cmd_err_o;
     tag_errors_ += top_->tag_err_o;
-    if (top_->llr_valid_o) llr_.push_back(LlrOut{cycle_, top_->llr_req_o != 0, top_->llr_seq_o});
+    if (top_->llr_valid_o) llr_.push_back(LlrOut{cycle_, 0, top_->llr_req_o != 0, top_->llr_seq_o});
     llr_discards_ += top_->llr_discard_o;
     const bool flit_fire = fv && top_->flit_ready_o;
     if (fv && !top_->flit_ready_o) ++flit_stall_;

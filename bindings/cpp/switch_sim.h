@@ -23,6 +23,7 @@ struct UpOut;
 struct MemReqOut;
 struct SwitchCounters;
 struct SwitchParams;
+struct LlrOut;
 
 class SwitchSim {
  public:
@@ -42,6 +43,10 @@ class SwitchSim {
   Counters port_counters(uint32_t port) const;
   SwitchCounters counters() const;
   void finish();
+  // Link-layer retry of the S2M links (llr_en_i) and the receivers' messages since the last take.
+  void set_llr(bool on);
+  rust::Vec<LlrOut> take_llr();
+  uint64_t llr_discards(uint32_t port) const;
 
  private:
   struct PortCount {
@@ -73,6 +78,8 @@ class SwitchSim {
   uint32_t up_ready_percent_ = 100;
   uint32_t memrd_ready_percent_ = 100;
   bool finished_ = false;
+  std::vector<LlrOut> llr_;
+  std::vector<uint64_t> llr_discards_;
 };
 
 std::unique_ptr<SwitchSim> new_switch_sim(uint64_t seed, rust::Str wave_path, uint64_t wave_from,

@@ -61,11 +61,13 @@ mod ffi {
         assert_errors: u64,
     }
 
-    /// One link-layer retry message of a port's S2M receiver, raised in cycle `cycle`: a
-    /// RETRY.Req for sequence number `seq` (`req`), or an acknowledgement of every flit before it.
+    /// One link-layer retry message of port `port`'s S2M receiver (0 for the port model),
+    /// raised in cycle `cycle`: a RETRY.Req for sequence number `seq` (`req`), or an
+    /// acknowledgement of every flit before it.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     struct LlrOut {
         cycle: u64,
+        port: u8,
         req: bool,
         seq: u8,
     }
@@ -215,6 +217,12 @@ mod ffi {
         fn counters(self: &SwitchSim) -> SwitchCounters;
         /// Call `final()` on the model and close the waveform.
         fn finish(self: Pin<&mut SwitchSim>);
+        /// Switch link-layer retry of every S2M link on or off (before any flit).
+        fn set_llr(self: Pin<&mut SwitchSim>, on: bool);
+        /// Every port's RETRY.Req and acknowledgements since the last call, in cycle order.
+        fn take_llr(self: Pin<&mut SwitchSim>) -> Vec<LlrOut>;
+        /// Good flits port `port`'s receiver discarded while waiting for a replay.
+        fn llr_discards(self: &SwitchSim, port: u32) -> u64;
     }
 }
 
@@ -410,6 +418,21 @@ impl SwitchSim {
     /// Cumulative switch-level counters.
     pub fn counters(&self) -> SwitchCounters {
         self.inner.counters()
+    }
+
+    /// Switch link-layer retry of every S2M link on or off (before any flit is queued).
+    pub fn set_llr(&mut self, on: bool) {
+        self.inner.pin_mut().set_llr(on);
+    }
+
+    /// Every port's S2M receiver's RETRY.Req and acknowledgements since the last call.
+    pub fn take_llr(&mut self) -> Vec<LlrOut> {
+        self.inner.pin_mut().take_llr()
+    }
+
+    /// Good flits port `port`'s S2M receiver discarded while waiting for a replay.
+    pub fn llr_discards(&self, port: u32) -> u64 {
+        self.inner.llr_discards(port)
     }
 
     /// Finish the simulation: model `final()`, waveform closed, converted to VCD if asked, and

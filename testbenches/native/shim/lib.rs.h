@@ -39,6 +39,7 @@ struct MonOut final {
 
 struct LlrOut final {
   std::uint64_t cycle;
+  std::uint8_t port;
   bool req;
   std::uint8_t seq;
 };
