@@ -31,6 +31,7 @@ PortSim::PortSim(uint64_t seed, rust::Str wave_path, uint64_t wave_from, uint64_
   top_->flit_valid_i = 0;
   top_->cmd_valid_i = 0;
   top_->res_ready_i = 1;
+  top_->llr_en_i = 0;  // link-layer retry off until set_llr
   for (int i = 0; i < kResetCycles; ++i) {
     edge(0);
     edge(1);

@@ -102,6 +102,7 @@ SwitchSim::SwitchSim(uint64_t seed, rust::Str wave_path, uint64_t wave_from, uin
   top_->cmd_valid_i = 0;
   top_->up_credit_i = 0;
   top_->up_ready_i = 1;
+  top_->llr_en_i = 0;  // link-layer retry off until set_llr
   top_->memrd_ready_i = ready_bits(100, kPorts, rng_);
   for (int i = 0; i < kResetCycles; ++i) {
     edge(0);
