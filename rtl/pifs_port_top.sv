@@ -6,7 +6,9 @@ module pifs_port_top
   parameter int unsigned NumBags     = 16,
   parameter int unsigned MaxRowLines = 8,
   parameter int unsigned NumTags     = 256,
-  parameter int unsigned ResDepth    = 4
+  parameter int unsigned ResDepth    = 4,
+  parameter int unsigned RetryTimeout = 256,  // link-layer retry: cycles between RETRY.Req
+  parameter int unsigned AckEvery     = 8     // link-layer retry: flits per acknowledgement
 ) (
   input  logic               clk_i,
   input  logic               rst_ni,
@@ -40,7 +42,15 @@ module pifs_port_top
   output logic [1:0]         ndr_o,
   output logic               cmd_err_o,
   output logic               tag_err_o,
-  output logic               busy_o
+  output logic               busy_o,
+
+  // Link-layer retry of the S2M link (see pifs_s2m_ingress): enable, and the receiver's
+  // RETRY.Req / acknowledgements for the device's sender.
+  input  logic               llr_en_i,
+  output logic               llr_valid_o,
+  output logic               llr_req_o,
+  output logic [LlrSeqW-1:0] llr_seq_o,
+  output logic               llr_discard_o
 );
 
   logic              line_valid;
@@ -51,7 +61,10 @@ module pifs_port_top
   logic              acc_busy;
   logic              ingress_busy;
 
-  pifs_s2m_ingress u_ingress (
+  pifs_s2m_ingress #(
+    .RetryTimeout (RetryTimeout),
+    .AckEvery     (AckEvery)
+  ) u_ingress (
     .clk_i,
     .rst_ni,
     .flit_valid_i,
@@ -65,7 +78,12 @@ module pifs_port_top
     .crc_err_o,
     .proto_err_o,
     .ndr_o,
-    .busy_o        (ingress_busy)
+    .busy_o        (ingress_busy),
+    .llr_en_i,
+    .llr_valid_o,
+    .llr_req_o,
+    .llr_seq_o,
+    .llr_discard_o
   );
 
   pifs_port_acc #(

@@ -11,9 +11,20 @@
 //
 // A flit with a bad CRC, or one that breaks a packing rule, is dropped whole (state unchanged)
 // and reported on crc_err_o / proto_err_o for one cycle. Control flits (Type = 1) are skipped.
+//
+// Link-layer retry (llr_en_i high; docs/link-faults.md, the receiver of sim/cxl/src/llr.rs):
+// every protocol flit with a good CRC takes the next implicit 8-bit sequence number (ESeq counts
+// them). A flit with a bad CRC raises RETRY.Req(ESeq) on llr_*_o and enters the retry state, in
+// which every flit is discarded (llr_discard_o for a good one) until the RETRY.Ack flit for ESeq
+// arrives; without it, RETRY.Req is raised again every RetryTimeout cycles. Each time ESeq reaches
+// a multiple of AckEvery, an acknowledgement of ESeq is raised. With llr_en_i low none of this
+// happens and a bad flit is only dropped.
 module pifs_s2m_ingress
   import pifs_pkg::*;
-(
+#(
+  parameter int unsigned RetryTimeout = 256,  // cycles between RETRY.Req while waiting, >= 1
+  parameter int unsigned AckEvery     = 8     // flits per acknowledgement, a power of two <= 128
+) (
   input  logic               clk_i,
   input  logic               rst_ni,
 
@@ -33,8 +44,25 @@ module pifs_s2m_ingress
   output logic               crc_err_o,      // the flit failed its CRC and was dropped
   output logic               proto_err_o,    // the flit broke a packing rule and was dropped
   output logic [1:0]         ndr_o,          // number of valid NDR messages in the flit
-  output logic               busy_o          // a flit or a line is held
+  output logic               busy_o,         // a flit or a line is held
+
+  // Link-layer retry: enable (static), and the receiver's messages to the sender, one per cycle
+  // at most, raised in the cycle a flit is checked (or a timeout expires): llr_req_o = 1 is a
+  // RETRY.Req for sequence number llr_seq_o (ESeq), 0 an acknowledgement of every flit before it.
+  input  logic               llr_en_i,
+  output logic               llr_valid_o,
+  output logic               llr_req_o,
+  output logic [LlrSeqW-1:0] llr_seq_o,
+  output logic               llr_discard_o   // a good flit discarded while waiting for the replay
 );
+
+  if (RetryTimeout < 1 || AckEvery < 1 || AckEvery > 128 || (AckEvery & (AckEvery - 1)) != 0)
+  begin : gen_bad_params
+    $fatal(1, "pifs_s2m_ingress: RetryTimeout must be >= 1, AckEvery a power of two <= 128");
+  end
+
+  localparam int unsigned TmoW = (RetryTimeout > 1) ? $clog2(RetryTimeout) : 1;
+  localparam logic [LlrSeqW-1:0] AckMask = LlrSeqW'(AckEvery - 1);
 
   localparam int unsigned HdrQDepth = 4;  // at most 1 partial line + 3 new DRS per flit
 
@@ -53,6 +81,11 @@ module pifs_s2m_ingress
   logic                     out_valid_d, out_valid_q;
   drs_hdr_t                 out_hdr_d, out_hdr_q;
   logic [LineW-1:0]         out_data_d, out_data_q;
+
+  // Link-layer retry state: ESeq, waiting for a replay, cycles left until the next RETRY.Req.
+  logic [LlrSeqW-1:0] eseq_d, eseq_q;
+  logic               retry_d, retry_q;
+  logic [TmoW-1:0]    tmo_d, tmo_q;
 
   // Input register: a flit is taken into in_flit_q, then checked and decoded in the next cycle
   // (dec_fire) when the output register can take its line. The CRC tree and the slot decode thus
@@ -176,9 +209,29 @@ module pifs_s2m_ingress
     crc_err_o   = 1'b0;
     proto_err_o = 1'b0;
     ndr_o       = '0;
+    eseq_d        = eseq_q;
+    retry_d       = retry_q;
+    tmo_d         = tmo_q;
+    llr_valid_o   = 1'b0;
+    llr_req_o     = 1'b0;
+    llr_seq_o     = eseq_q;
+    llr_discard_o = 1'b0;
     if (dec_fire) begin
       if (!crc_ok) begin
         crc_err_o = 1'b1;
+        if (llr_en_i && !retry_q) begin
+          llr_valid_o = 1'b1;
+          llr_req_o   = 1'b1;
+        end
+      end else if (llr_en_i && retry_q) begin
+        // Waiting for the replay: only the RETRY.Ack for ESeq ends the wait.
+        if (in_flit_q[PayloadW-1:0] == retry_ack_payload(eseq_q)) begin
+          retry_d = 1'b0;
+        end else begin
+          llr_discard_o = 1'b1;
+        end
+      end else if (!all_data && in_flit_q[HdrTypeBit]) begin
+        // A control flit: skipped, takes no sequence number.
       end else if (w_err) begin
         proto_err_o = 1'b1;
       end else begin
@@ -193,6 +246,25 @@ module pifs_s2m_ingress
           out_data_d  = w_emit_data;
         end
       end
+      // A protocol flit with a good CRC outside a retry takes a sequence number.
+      if (crc_ok && !(llr_en_i && retry_q) && !(!all_data && in_flit_q[HdrTypeBit])) begin
+        eseq_d = eseq_q + 1'b1;
+        if (llr_en_i && (eseq_d & AckMask) == '0) begin
+          llr_valid_o = 1'b1;
+          llr_seq_o   = eseq_d;
+        end
+      end
+    end
+    // Retry timer: a RETRY.Req (new or repeated) restarts it; at zero the request is repeated.
+    if (llr_en_i && retry_q && retry_d && tmo_q == '0) begin
+      llr_valid_o = 1'b1;
+      llr_req_o   = 1'b1;
+    end
+    if (llr_valid_o && llr_req_o) begin
+      retry_d = 1'b1;
+      tmo_d   = TmoW'(RetryTimeout - 1);
+    end else if (retry_q) begin
+      tmo_d = tmo_q - 1'b1;
     end
   end
 
@@ -253,6 +325,9 @@ module pifs_s2m_ingress
       out_hdr_q   <= '0;
       out_data_q  <= '0;
       in_valid_q  <= 1'b0;
+      eseq_q      <= '0;
+      retry_q     <= 1'b0;
+      tmo_q       <= '0;
     end else begin
       hq_q        <= hq_d;
       hq_cnt_q    <= hq_cnt_d;
@@ -262,6 +337,9 @@ module pifs_s2m_ingress
       out_hdr_q   <= out_hdr_d;
       out_data_q  <= out_data_d;
       in_valid_q  <= in_valid_d;
+      eseq_q      <= eseq_d;
+      retry_q     <= retry_d;
+      tmo_q       <= tmo_d;
     end
   end
 
@@ -287,6 +365,9 @@ module pifs_s2m_ingress
   // The header queue never holds more than its depth.
   HdrQBound_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
     hq_cnt_q <= 3'(HdrQDepth));
+  // The retry state is only entered with link-layer retry on.
+  RetryNeedsLlr_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
+    retry_q |-> llr_en_i);
   // A partially collected line always has a header to belong to.
   ChunkHasHdr_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
     ck_q != 2'd0 |-> hq_cnt_q != 3'd0);

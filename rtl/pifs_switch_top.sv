@@ -75,7 +75,16 @@ module pifs_switch_top
   output logic [NumPorts-1:0]            port_tag_err_o,
   output logic [NumPorts-1:0]            port_line_o,
   output logic [NumPorts-1:0]            port_res_stall_o,
-  output logic                           busy_o          // anything queued or in flight
+  output logic                           busy_o,         // anything queued or in flight
+
+  // Link-layer retry of every S2M link (see pifs_s2m_ingress): enable (static), and per port the
+  // receiver's RETRY.Req / acknowledgements (req = 1: RETRY.Req for seq = ESeq; 0: Ack of seq)
+  // and the good flits discarded while waiting for a replay.
+  input  logic                           llr_en_i,
+  output logic [NumPorts-1:0]            port_llr_valid_o,
+  output logic [NumPorts-1:0]            port_llr_req_o,
+  output logic [NumPorts-1:0][LlrSeqW-1:0] port_llr_seq_o,
+  output logic [NumPorts-1:0]            port_llr_discard_o
 );
 
   if (NumPorts < 1 || NumPorts > 16) begin : gen_bad_ports
@@ -184,7 +193,12 @@ module pifs_switch_top
       .ndr_o        (port_ndr_o[p]),
       .cmd_err_o    (port_cmd_err_o[p]),
       .tag_err_o    (port_tag_err_o[p]),
-      .busy_o       (port_busy[p])
+      .busy_o       (port_busy[p]),
+      .llr_en_i,
+      .llr_valid_o  (port_llr_valid_o[p]),
+      .llr_req_o    (port_llr_req_o[p]),
+      .llr_seq_o    (port_llr_seq_o[p]),
+      .llr_discard_o(port_llr_discard_o[p])
     );
 
     assign acc_err             = port_cmd_err_o[p];

@@ -31,6 +31,7 @@ PortSim::PortSim(uint64_t seed, rust::Str wave_path, uint64_t wave_from, uint64_
   top_->flit_valid_i = 0;
   top_->cmd_valid_i = 0;
   top_->res_ready_i = 1;
+  top_->llr_en_i = 0;  // link-layer retry off until set_llr
   for (int i = 0; i < kResetCycles; ++i) {
     edge(0);
     edge(1);
@@ -115,6 +116,8 @@ uint64_t PortSim::run(uint64_t max_cycles, bool stop_when_idle) {
     ndr_ += top_->ndr_o;
     cmd_errors_ += top_->cmd_err_o;
     tag_errors_ += top_->tag_err_o;
+    if (top_->llr_valid_o) llr_.push_back(LlrOut{cycle_, 0, top_->llr_req_o != 0, top_->llr_seq_o});
+    llr_discards_ += top_->llr_discard_o;
     const bool flit_fire = fv && top_->flit_ready_o;
     if (fv && !top_->flit_ready_o) ++flit_stall_;
     const bool cmd_fire = cv && top_->cmd_ready_o;
@@ -150,6 +153,18 @@ rust::Vec<MonOut> PortSim::take_monitor() {
   monitor_.clear();
   return out;
 }
+
+void PortSim::set_llr(bool on) { top_->llr_en_i = on; }
+
+rust::Vec<LlrOut> PortSim::take_llr() {
+  rust::Vec<LlrOut> out;
+  out.reserve(llr_.size());
+  for (const LlrOut& e : llr_) out.push_back(e);
+  llr_.clear();
+  return out;
+}
+
+uint64_t PortSim::llr_discards() const { return llr_discards_; }
 
 Counters PortSim::counters() const {
   return Counters{cycle_,      flits_done_, crc_errors_, proto_errors_, ndr_,

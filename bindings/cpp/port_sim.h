@@ -20,6 +20,7 @@ struct ResOut;
 struct MonOut;
 struct Counters;
 struct PortProbe;
+struct LlrOut;
 
 class PortSim {
  public:
@@ -40,6 +41,10 @@ class PortSim {
   // Checkpoints (state.cpp): the model (Verilator --savable) and the harness's counters.
   rust::Vec<uint8_t> save_state();
   void restore_state(rust::Slice<const uint8_t> bytes);
+  // Link-layer retry of the S2M link (llr_en_i) and the receiver's messages since the last take.
+  void set_llr(bool on);
+  rust::Vec<LlrOut> take_llr();
+  uint64_t llr_discards() const;
 
  private:
   void edge(uint8_t clk);
@@ -67,6 +72,8 @@ class PortSim {
   uint64_t rng_;
   uint32_t res_ready_percent_ = 100;
   bool finished_ = false;
+  std::vector<LlrOut> llr_;
+  uint64_t llr_discards_ = 0;
 };
 
 std::unique_ptr<PortSim> new_port_sim(uint64_t seed, rust::Str wave_path, uint64_t wave_from,

@@ -102,6 +102,7 @@ SwitchSim::SwitchSim(uint64_t seed, rust::Str wave_path, uint64_t wave_from, uin
   top_->cmd_valid_i = 0;
   top_->up_credit_i = 0;
   top_->up_ready_i = 1;
+  top_->llr_en_i = 0;  // link-layer retry off until set_llr
   top_->memrd_ready_i = ready_bits(100, kPorts, rng_);
   for (int i = 0; i < kResetCycles; ++i) {
     edge(0);
@@ -230,6 +231,9 @@ uint64_t SwitchSim::run(uint64_t max_cycles, bool stop_when_idle) {
     const uint64_t line = field(top_->port_line_o, 0, kPorts);
     const uint64_t rstall = field(top_->port_res_stall_o, 0, kPorts);
     const uint64_t ndr = field(top_->port_ndr_o, 0, 2 * kPorts);
+    const uint64_t lv = field(top_->port_llr_valid_o, 0, kPorts);
+    const uint64_t lreq = field(top_->port_llr_req_o, 0, kPorts);
+    const uint64_t ldis = field(top_->port_llr_discard_o, 0, kPorts);
     for (uint32_t p = 0; p < kPorts; ++p) {
       PortCount& c = port_[p];
       const uint64_t bit = 1ULL << p;
@@ -252,6 +256,14 @@ uint64_t SwitchSim::run(uint64_t max_cycles, bool stop_when_idle) {
       c.res_stall += (rstall & bit) != 0;
       c.ndr += (ndr >> (2 * p)) & 3;
       if ((fv & bit) && !(fr & bit)) ++c.flit_stall;
+      if (lv & bit) {
+        llr_.push_back(LlrOut{cycle_, static_cast<uint8_t>(p), (lreq & bit) != 0,
+                              static_cast<uint8_t>(field(top_->port_llr_seq_o, p * 8, 8))});
+      }
+      if (ldis & bit) {
+        if (llr_discards_.size() < kPorts) llr_discards_.resize(kPorts, 0);
+        ++llr_discards_[p];
+      }
     }
     cmd_errors_ += __builtin_popcountll(field(top_->cmd_err_o, 0, kPorts));
     const uint64_t cmd_fire = cv & field(top_->cmd_ready_o, 0, kPorts);
@@ -343,6 +355,20 @@ SwitchProbe SwitchSim::probe() const {
 std::unique_ptr<SwitchSim> new_switch_sim(uint64_t seed, rust::Str wave_path, uint64_t wave_from,
                                     uint64_t wave_to) {
   return std::make_unique<SwitchSim>(seed, wave_path, wave_from, wave_to);
+}
+
+void SwitchSim::set_llr(bool on) { top_->llr_en_i = on; }
+
+rust::Vec<LlrOut> SwitchSim::take_llr() {
+  rust::Vec<LlrOut> out;
+  out.reserve(llr_.size());
+  for (const LlrOut& e : llr_) out.push_back(e);
+  llr_.clear();
+  return out;
+}
+
+uint64_t SwitchSim::llr_discards(uint32_t port) const {
+  return port < llr_discards_.size() ? llr_discards_[port] : 0;
 }
 
 }  // namespace pifs

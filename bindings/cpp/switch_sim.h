@@ -24,6 +24,7 @@ struct MemReqOut;
 struct SwitchCounters;
 struct SwitchParams;
 struct SwitchProbe;
+struct LlrOut;
 
 class SwitchSim {
  public:
@@ -47,6 +48,10 @@ class SwitchSim {
   // Checkpoints (state.cpp): the model (Verilator --savable) and the harness's counters.
   rust::Vec<uint8_t> save_state();
   void restore_state(rust::Slice<const uint8_t> bytes);
+  // Link-layer retry of the S2M links (llr_en_i) and the receivers' messages since the last take.
+  void set_llr(bool on);
+  rust::Vec<LlrOut> take_llr();
+  uint64_t llr_discards(uint32_t port) const;
 
  private:
   struct PortCount {
@@ -80,6 +85,8 @@ class SwitchSim {
   uint32_t up_ready_percent_ = 100;
   uint32_t memrd_ready_percent_ = 100;
   bool finished_ = false;
+  std::vector<LlrOut> llr_;
+  std::vector<uint64_t> llr_discards_;
 };
 
 std::unique_ptr<SwitchSim> new_switch_sim(uint64_t seed, rust::Str wave_path, uint64_t wave_from,

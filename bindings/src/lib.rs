@@ -61,6 +61,17 @@ mod ffi {
         assert_errors: u64,
     }
 
+    /// One link-layer retry message of port `port`'s S2M receiver (0 for the port model),
+    /// raised in cycle `cycle`: a RETRY.Req for sequence number `seq` (`req`), or an
+    /// acknowledgement of every flit before it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    struct LlrOut {
+        cycle: u64,
+        port: u8,
+        req: bool,
+        seq: u8,
+    }
+
     /// One line that left the switch on the upstream stream in cycle `cycle`.
     #[derive(Clone, Copy, Debug)]
     struct UpOut {
@@ -228,6 +239,12 @@ mod ffi {
         /// Restore what `save_state` returned (the bytes must be intact: Verilator aborts on a
         /// malformed stream).
         fn restore_state(self: Pin<&mut PortSim>, bytes: &[u8]) -> Result<()>;
+        /// Switch link-layer retry of the S2M link on or off (before any flit).
+        fn set_llr(self: Pin<&mut PortSim>, on: bool);
+        /// The receiver's RETRY.Req and acknowledgements since the last call.
+        fn take_llr(self: Pin<&mut PortSim>) -> Vec<LlrOut>;
+        /// Good flits discarded while waiting for a replay.
+        fn llr_discards(self: &PortSim) -> u64;
     }
 
     unsafe extern "C++" {
@@ -266,12 +283,18 @@ mod ffi {
         fn save_state(self: Pin<&mut SwitchSim>) -> Result<Vec<u8>>;
         /// Restore what `save_state` returned (the bytes must be intact).
         fn restore_state(self: Pin<&mut SwitchSim>, bytes: &[u8]) -> Result<()>;
+        /// Switch link-layer retry of every S2M link on or off (before any flit).
+        fn set_llr(self: Pin<&mut SwitchSim>, on: bool);
+        /// Every port's RETRY.Req and acknowledgements since the last call, in cycle order.
+        fn take_llr(self: Pin<&mut SwitchSim>) -> Vec<LlrOut>;
+        /// Good flits port `port`'s receiver discarded while waiting for a replay.
+        fn llr_discards(self: &SwitchSim, port: u32) -> u64;
     }
 }
 
 pub use ffi::{
-    CmdIn, Counters, FlitIn, MemReqOut, MonOut, PortProbe, ResOut, SwitchCounters, SwitchParams,
-    SwitchProbe, UpOut, WaveVar,
+    CmdIn, Counters, FlitIn, LlrOut, MemReqOut, MonOut, PortProbe, ResOut, SwitchCounters,
+    SwitchParams, SwitchProbe, UpOut, WaveVar,
 };
 pub use wave::{fst_reader_available, wave_time_ps, WaveFormat, WaveSpec};
 
@@ -364,6 +387,21 @@ impl PortSim {
             .pin_mut()
             .restore_state(bytes)
             .map_err(|e| e.what().to_string())
+    }
+
+    /// Switch link-layer retry of the S2M link on or off (before any flit is queued).
+    pub fn set_llr(&mut self, on: bool) {
+        self.inner.pin_mut().set_llr(on);
+    }
+
+    /// The S2M receiver's RETRY.Req and acknowledgements since the last call, in order.
+    pub fn take_llr(&mut self) -> Vec<LlrOut> {
+        self.inner.pin_mut().take_llr()
+    }
+
+    /// Good flits the S2M receiver discarded while waiting for a replay.
+    pub fn llr_discards(&self) -> u64 {
+        self.inner.llr_discards()
     }
 
     /// Finish the simulation: model `final()`, waveform closed, converted to VCD if asked, and
@@ -494,6 +532,21 @@ impl SwitchSim {
             .pin_mut()
             .restore_state(bytes)
             .map_err(|e| e.what().to_string())
+    }
+
+    /// Switch link-layer retry of every S2M link on or off (before any flit is queued).
+    pub fn set_llr(&mut self, on: bool) {
+        self.inner.pin_mut().set_llr(on);
+    }
+
+    /// Every port's S2M receiver's RETRY.Req and acknowledgements since the last call.
+    pub fn take_llr(&mut self) -> Vec<LlrOut> {
+        self.inner.pin_mut().take_llr()
+    }
+
+    /// Good flits port `port`'s S2M receiver discarded while waiting for a replay.
+    pub fn llr_discards(&self, port: u32) -> u64 {
+        self.inner.llr_discards(port)
     }
 
     /// Finish the simulation: model `final()`, waveform closed, converted to VCD if asked, and

@@ -96,6 +96,13 @@ pub fn testbenches() -> Vec<Testbench> {
             cover: cover_corrupted_stream,
         },
         Testbench {
+            name: "link_retry",
+            about: "random workload on 1-3 port RTLs with bit flips (1e-5..1e-4 per bit) and lost flits (0..3e-3) on every S2M and M2S link, CXL link-layer retry: pooled output bit for bit the fault-free model run's, no escape, the RTL's RETRY.Req/acks equal the reference receiver's every step",
+            selftest: false,
+            run: link_retry,
+            cover: cover_link_retry,
+        },
+        Testbench {
             name: "switch_random",
             about: "the 8-port switch: random bags split over 1-8 ports, device latency/jitter, credit windows, upstream and MemRd back-pressure: sums vs the order replay, every line once, MemRd vs RowReads, credits; RTL vs model cycle for cycle while no egress FIFO fills",
             selftest: false,
@@ -290,6 +297,80 @@ fn cover_corrupted_stream() -> Coverage {
     // Flipped flits per case (~5% of 40-400 flits; none at all is rare, so 0-3 is one bin).
     .ranges(CRC_ERRORS, &[(0, 3), (4, 15), (16, u64::MAX)]);
     c
+}
+
+fn cover_link_retry() -> Coverage {
+    let mut c = Coverage::new();
+    c.ranges("llr_retry_requests", &[(0, 9), (10, 39), (40, u64::MAX)])
+        .ranges("llr_timeouts", &[(0, 0), (1, u64::MAX)])
+        .ranges("llr_dropped", &[(0, 0), (1, u64::MAX)]);
+    c
+}
+
+fn link_retry(seed: u64) -> CaseResult {
+    use pifs_sim::params::LinkFaults;
+    use pifs_sim::system::{self, Backend, RunConfig};
+    case(cover_link_retry, |cycles, cov| {
+        let mut rng = Rng::new(seed);
+        let dim = 16 * rng.range(1, 5) as usize;
+        let trace = pifs_dlrm::generate(
+            rng.range(1, 5) as usize,
+            1000,
+            rng.range(1, 9) as usize,
+            rng.range(1, 40) as usize,
+            pifs_dlrm::IndexDist::Uniform,
+            rng.next_u64(),
+        )
+        .map_err(|e| e.to_string())?;
+        let w = pifs_dlrm::Weights::Synthetic { dim };
+        let ber = 1e-5 * 10f64.powf(rng.unit_f64());
+        let drop = if rng.chance(0.5) {
+            3e-3 * rng.unit_f64()
+        } else {
+            0.0
+        };
+        let cfg = RunConfig {
+            backend: Backend::Model,
+            ports: rng.range(1, 4) as usize,
+            seed,
+            ..RunConfig::default()
+        };
+        let clean = system::run(&trace, &w, &cfg).map_err(|e| format!("model: {e}"))?;
+        let faulty = RunConfig {
+            backend: Backend::Rtl,
+            faults: Some(LinkFaults {
+                bit_error_rate: ber,
+                flit_drop_rate: drop,
+                ..LinkFaults::default()
+            }),
+            ..cfg
+        };
+        let out = system::run(&trace, &w, &faulty).map_err(|e| format!("rtl: {e}"))?;
+        *cycles = out.stats.cycles;
+        let lf = out.stats.link_faults.ok_or("no link stats")?;
+        cov.sample_value(
+            "llr_retry_requests",
+            lf.s2m.retry_requests + lf.m2s.retry_requests,
+        );
+        cov.sample_value("llr_timeouts", lf.s2m.timeouts + lf.m2s.timeouts);
+        cov.sample_value("llr_dropped", lf.s2m.dropped + lf.m2s.dropped);
+        ensure!(
+            lf.s2m.escaped + lf.m2s.escaped == 0,
+            "escaped: s2m {:?} m2s {:?}",
+            lf.s2m,
+            lf.m2s
+        );
+        if let Some(i) = (0..out.pooled.len()).find(|&i| out.pooled[i] != clean.pooled[i]) {
+            return Err(format!(
+                "pooled element {i} differs from the fault-free run (ber {ber:e}, drop {drop:e})"
+            ));
+        }
+        Ok(format!(
+            "{} faults injected, {} retries, ber {ber:.2e}, drop {drop:.2e}",
+            lf.s2m.injected + lf.m2s.injected,
+            lf.s2m.retry_requests + lf.m2s.retry_requests
+        ))
+    })
 }
 
 /// The self-test that fails declares (and samples) one coverpoint, which must stay unhit.

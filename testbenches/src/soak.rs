@@ -931,6 +931,14 @@ impl SwitchModel for SoakSwitch {
         "rtl"
     }
 
+    fn set_llr(&mut self, on: bool) {
+        self.rtl.set_llr(on);
+    }
+
+    fn take_link_events(&mut self) -> Vec<(usize, pifs_cxl::llr::LinkEvent)> {
+        self.rtl.take_link_events()
+    }
+
     fn ports(&self) -> usize {
         self.rtl.ports()
     }

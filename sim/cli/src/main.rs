@@ -8,7 +8,7 @@ use anyhow::{anyhow, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use pifs_cxl::{decode_stream, Dir, Flit};
 use pifs_sim::check::check_bound;
-use pifs_sim::params::Timing;
+use pifs_sim::params::{LinkFaults, Timing};
 use pifs_sim::system::{self, Backend, RunConfig};
 use pifs_sim::{WaveFormat, WaveSpec};
 use std::io::Read;
@@ -143,6 +143,68 @@ struct RunArgs {
     no_check: bool,
     #[command(flatten)]
     ckpt: resume::CheckpointArgs,
+    #[command(flatten)]
+    faults: FaultArgs,
+}
+
+/// Link faults and link-layer retry (docs/link-faults.md). Any of these switches retry on for
+/// the S2M and M2S links; without them the links are fault-free and run no retry protocol.
+#[derive(Args)]
+struct FaultArgs {
+    /// Link-layer retry on, even with no fault injected.
+    #[arg(long)]
+    llr: bool,
+    /// Probability that a wire bit flips (per bit, 528 bits per flit).
+    #[arg(long, value_name = "P")]
+    link_ber: Option<f64>,
+    /// Probability that a flit is lost (per flit).
+    #[arg(long, value_name = "P")]
+    link_drop_rate: Option<f64>,
+    /// Probability that a device poisons a MemData line (per line).
+    #[arg(long, value_name = "P")]
+    poison_rate: Option<f64>,
+    /// Link Layer Retry Buffer of every sender, in flits (8..=255).
+    #[arg(long, value_name = "FLITS")]
+    llrb_flits: Option<usize>,
+    /// Fault soak: also run the workload without faults and fail (exit 1) unless the pooled
+    /// output is bit for bit the same and no fault escaped the retry.
+    #[arg(long)]
+    compare_clean: bool,
+}
+
+impl FaultArgs {
+    /// The fault configuration asked for, or None.
+    fn config(&self) -> Option<LinkFaults> {
+        let any = self.llr
+            || self.compare_clean
+            || self.link_ber.is_some()
+            || self.link_drop_rate.is_some()
+            || self.poison_rate.is_some()
+            || self.llrb_flits.is_some();
+        any.then(|| {
+            let d = LinkFaults::default();
+            LinkFaults {
+                bit_error_rate: self.link_ber.unwrap_or(d.bit_error_rate),
+                flit_drop_rate: self.link_drop_rate.unwrap_or(d.flit_drop_rate),
+                poison_rate: self.poison_rate.unwrap_or(d.poison_rate),
+                llrb_flits: self.llrb_flits.unwrap_or(d.llrb_flits),
+                ..d
+            }
+        })
+    }
+}
+
+/// The flag that sets a fault parameter, for error messages.
+fn fault_flag(msg: &str) -> &'static str {
+    [
+        ("link_bit_error_rate", "--link-ber"),
+        ("link_flit_drop_rate", "--link-drop-rate"),
+        ("device_poison_rate", "--poison-rate"),
+        ("llrb_flits", "--llrb-flits"),
+    ]
+    .iter()
+    .find(|(k, _)| msg.starts_with(k))
+    .map_or("--link-*", |(_, f)| f)
 }
 
 /// Waveform options (rtl backend).
@@ -276,6 +338,17 @@ fn run(a: RunArgs) -> Result<(), Failure> {
     if wave.is_some() && matches!(a.backend, BackendArg::Model) {
         return Err(bad_input(anyhow!("--wave needs --backend rtl")));
     }
+    let faults = a.faults.config();
+    if let Some(f) = &faults {
+        f.validate(0)
+            .map_err(|e| bad_input(anyhow!("{}: {e}", fault_flag(&e))))?;
+        if a.faults.compare_clean && f.poison_rate > 0.0 {
+            return Err(bad_input(anyhow!(
+                "--compare-clean with --poison-rate {}: poisoned bags are NaN on purpose, so the sums cannot equal the fault-free run's",
+                f.poison_rate
+            )));
+        }
+    }
     let cfg = RunConfig {
         backend: a.backend.into(),
         ports: a.ports,
@@ -284,11 +357,17 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         res_ready_percent: a.res_ready,
         wave: wave.clone(),
         workload: name.clone(),
+        faults,
         ..RunConfig::default()
     };
     if wave.is_some() && (a.ckpt.checkpoint.is_some() || a.ckpt.resume.is_some()) {
         return Err(bad_input(anyhow!(
             "--wave cannot be combined with --checkpoint or --resume (a resumed run would record only part of the waveform)"
+        )));
+    }
+    if cfg.faults.is_some() && (a.ckpt.checkpoint.is_some() || a.ckpt.resume.is_some()) {
+        return Err(bad_input(anyhow!(
+            "--llr/--link-*/--poison-rate cannot be combined with --checkpoint or --resume (a checkpoint does not keep the per-link retry counters yet)"
         )));
     }
     let id = resume::Identity::of_process("run", std::slice::from_ref(&trace));
@@ -352,12 +431,37 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         eprintln!("pifs: {}", w.summary());
     }
     let wall = started.elapsed().as_secs_f64();
+    let soak = if a.faults.compare_clean {
+        let clean = system::run(
+            &trace,
+            &weights,
+            &RunConfig {
+                faults: None,
+                wave: None,
+                ..cfg.clone()
+            },
+        )
+        .map_err(|e| check_failed(anyhow!("fault-free run: {e}")))?;
+        let differ = out
+            .pooled
+            .iter()
+            .zip(&clean.pooled)
+            .filter(|(a, b)| a != b)
+            .count();
+        Some((differ, clean.stats.cycles))
+    } else {
+        None
+    };
 
     let bound = if a.no_check {
         None
     } else {
-        let reference =
+        let mut reference =
             pifs_dlrm::pool_f64(&trace, &weights).map_err(|e| bad_input(anyhow!("{e}")))?;
+        // A poisoned bag is reported as poisoned (NaN), not compared as a number.
+        for &b in &out.poisoned_bags {
+            reference.sum[b * out.dim..(b + 1) * out.dim].fill(f64::NAN);
+        }
         Some(check_bound(&out.pooled, &reference))
     };
     if let Some(p) = &a.pooled {
@@ -417,6 +521,52 @@ fn run(a: RunArgs) -> Result<(), Failure> {
             p.last_result_cycle
         );
     }
+    if let Some(lf) = &s.link_faults {
+        println!("all    injected  detected  retry_req  retried  timeouts  discarded  escaped");
+        for (name, l) in [("s2m", &lf.s2m), ("m2s", &lf.m2s)] {
+            println!(
+                "{name:<6} {:<9} {:<9} {:<10} {:<8} {:<9} {:<10} {}",
+                l.injected,
+                l.detected,
+                l.retry_requests,
+                l.retried,
+                l.timeouts,
+                l.discarded,
+                l.escaped
+            );
+        }
+    }
+    if s.link_faults.is_some() {
+        println!("port link  injected  detected  retry_req  retried  escaped");
+        for p in &s.ports {
+            if let Some(l) = &p.links {
+                for (name, x) in [("s2m", &l.s2m), ("m2s", &l.m2s)] {
+                    println!(
+                        "{:<4} {name:<5} {:<9} {:<9} {:<10} {:<8} {}",
+                        p.port, x.injected, x.detected, x.retry_requests, x.retried, x.escaped
+                    );
+                }
+            }
+        }
+    }
+    if !out.poisoned_bags.is_empty() {
+        let shown: Vec<String> = out
+            .poisoned_bags
+            .iter()
+            .take(20)
+            .map(|b| b.to_string())
+            .collect();
+        println!(
+            "poisoned   {} bag(s) summed a poisoned line, pooled as NaN: {}{}",
+            out.poisoned_bags.len(),
+            shown.join(" "),
+            if out.poisoned_bags.len() > 20 {
+                " ..."
+            } else {
+                ""
+            }
+        );
+    }
     println!("wall       {wall:.2} s");
     if let Some(w) = &wave {
         let window = match w.to {
@@ -434,6 +584,22 @@ fn run(a: RunArgs) -> Result<(), Failure> {
             w.path.display(),
             w.port
         );
+    }
+    if let (Some((differ, clean_cycles)), Some(lf)) = (soak, &s.link_faults) {
+        let escaped = lf.s2m.escaped + lf.m2s.escaped;
+        let injected = lf.s2m.injected + lf.m2s.injected;
+        let retried = lf.s2m.retry_requests + lf.m2s.retry_requests;
+        println!(
+            "soak       {injected} faults injected, {retried} retries, {escaped} escaped; {} of {} pooled elements differ from the fault-free run ({clean_cycles} cycles without faults, {} with)",
+            differ,
+            out.pooled.len(),
+            s.cycles
+        );
+        if escaped > 0 || differ > 0 {
+            return Err(check_failed(anyhow!(
+                "fault soak failed: {escaped} fault(s) escaped, {differ} pooled element(s) differ from the fault-free run"
+            )));
+        }
     }
     if let Some(b) = bound {
         if b.ok() {

@@ -31,8 +31,9 @@ pub struct SavedPort {
     result_lines: u64,
     utilisation: f64,
     last_result_cycle: u64,
-    counters: [u64; 10],
-    device: [u64; 7],
+    counters: [u64; 11],
+    device: [u64; 8],
+    poisoned: Vec<u64>,
 }
 
 impl SavedPort {
@@ -66,6 +67,7 @@ impl SavedPort {
                 c.flit_stall_cycles,
                 c.res_stall_cycles,
                 c.lines,
+                c.llr_discards,
             ],
             device: [
                 d.m2s_flits,
@@ -75,7 +77,9 @@ impl SavedPort {
                 d.tier_hits,
                 d.tier_misses,
                 d.backing_bytes,
+                d.poisoned,
             ],
+            poisoned: o.poisoned.iter().map(|&b| b as u64).collect(),
         }
     }
 
@@ -113,6 +117,7 @@ impl SavedPort {
                     flit_stall_cycles: c[7],
                     res_stall_cycles: c[8],
                     lines: c[9],
+                    llr_discards: c[10],
                 },
                 device: DeviceCounters {
                     m2s_flits: d[0],
@@ -122,8 +127,12 @@ impl SavedPort {
                     tier_hits: d[4],
                     tier_misses: d[5],
                     backing_bytes: d[6],
+                    poisoned: d[7],
                 },
+                // Checkpoints are refused with link faults on (`resume::CheckpointArgs`).
+                links: None,
             },
+            poisoned: self.poisoned.into_iter().map(|b| b as usize).collect(),
         }
     }
 }
@@ -171,6 +180,7 @@ pub struct SavedBatch {
     port_cycles: Option<u64>,
     device_reads: u64,
     tier: Option<(u64, u64, u64)>,
+    poisoned_bags: Vec<u64>,
     /// links, crossbar, adders, dram, backing, static, total (J), static W, average W.
     energy: [f64; 9],
 }
@@ -192,6 +202,7 @@ impl SavedBatch {
             port_cycles: r.port_cycles,
             device_reads: r.device_reads,
             tier: r.tier.map(|t| (t.hits, t.misses, t.backing_bytes)),
+            poisoned_bags: r.poisoned_bags.iter().map(|&b| b as u64).collect(),
             energy: [
                 e.links_j,
                 e.crossbar_j,
@@ -230,6 +241,7 @@ impl SavedBatch {
                 misses,
                 backing_bytes,
             }),
+            poisoned_bags: self.poisoned_bags.into_iter().map(|b| b as usize).collect(),
             energy: BatchEnergy {
                 links_j: e[0],
                 crossbar_j: e[1],

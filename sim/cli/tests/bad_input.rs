@@ -1502,3 +1502,50 @@ fn checkpoints_missing_empty_truncated_version_magic_command_line_build() {
         &[&wave],
     );
 }
+
+#[test]
+fn fault_flags_out_of_range() {
+    let json = tmp("faults-bad.json");
+    let base = [
+        "run",
+        "--model",
+        "rm1",
+        "--batch",
+        "1",
+        "--backend",
+        "model",
+    ];
+    for (flag, value, needles) in [
+        (
+            "--link-ber",
+            "2",
+            &["--link-ber", "link_bit_error_rate", "outside 0 ..= 1"][..],
+        ),
+        ("--link-ber", "0.5", &["--link-ber", "above 1e-2"][..]),
+        (
+            "--link-drop-rate",
+            "1.5",
+            &["--link-drop-rate", "outside 0 ..= 1"][..],
+        ),
+        (
+            "--poison-rate",
+            "NaN",
+            &["--poison-rate", "device_poison_rate"][..],
+        ),
+        ("--llrb-flits", "3", &["--llrb-flits", "llrb_flits: 3"][..]),
+        ("--llrb-flits", "256", &["--llrb-flits", "..= 255"][..]),
+    ] {
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend([flag, value, "--json", s(&json)]);
+        bad(&args, needles, &[&json]);
+    }
+    let mut args: Vec<&str> = base.to_vec();
+    args.extend([
+        "--compare-clean",
+        "--poison-rate",
+        "0.1",
+        "--json",
+        s(&json),
+    ]);
+    bad(&args, &["--compare-clean", "--poison-rate"], &[&json]);
+}

@@ -27,6 +27,9 @@ pub struct DeviceCounters {
     pub tier_misses: u64,
     #[serde(skip_serializing_if = "is_zero")]
     pub backing_bytes: u64,
+    /// MemData answered with the Poison bit set ([`MemDevice::with_poison`]).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub poisoned: u64,
 }
 
 fn is_zero(v: &u64) -> bool {
@@ -51,6 +54,8 @@ pub struct MemDevice {
     mem_free: f64,
     /// A tiered device's per-read timing (in ns) and the clock that converts it to cycles.
     tier: Option<(TierDevice, f64)>,
+    /// Probability of a poisoned MemData, and its own random stream.
+    poison: Option<(f64, Rng)>,
     pub counters: DeviceCounters,
 }
 
@@ -72,6 +77,7 @@ impl MemDevice {
             line_gap: 0.0,
             mem_free: 0.0,
             tier: None,
+            poison: None,
             counters: DeviceCounters::default(),
         }
     }
@@ -89,6 +95,18 @@ impl MemDevice {
     pub fn with_tier(mut self, tier: TierDevice, ghz: f64) -> Self {
         self.tier = Some((tier, ghz));
         self
+    }
+
+    /// Answer each MemRd with poisoned data (DRS Poison bit set) with probability `rate`,
+    /// drawn from a stream seeded with `seed` (the other random choices are not disturbed).
+    pub fn with_poison(mut self, rate: f64, seed: u64) -> Self {
+        self.poison = (rate > 0.0).then(|| (rate, Rng::new(seed)));
+        self
+    }
+
+    /// Whether the device's M2S decoder expects an all-data flit next.
+    pub fn all_data_due(&self) -> bool {
+        self.decoder.all_data_due()
     }
 
     /// An M2S flit reaching the device in cycle `at`.
@@ -155,8 +173,13 @@ impl MemDevice {
                 }
                 self.pending.pop();
                 let data = Box::new(mem.line(addr));
+                let poisoned = self
+                    .poison
+                    .as_mut()
+                    .is_some_and(|(rate, rng)| rng.chance(*rate));
+                self.counters.poisoned += u64::from(poisoned);
                 self.avail
-                    .push_back(Message::S2mDrs(S2mDrs::mem_data(tag, false), data));
+                    .push_back(Message::S2mDrs(S2mDrs::mem_data(tag, poisoned), data));
             }
             if let Some(f) = self.packer.next_flit(&mut self.avail) {
                 out.push((c, f));
@@ -169,6 +192,19 @@ impl MemDevice {
     /// True when every read has been answered and every flit sent.
     pub fn idle(&self) -> bool {
         self.pending.is_empty() && self.avail.is_empty() && self.packer.pending_chunks() == 0
+    }
+}
+
+/// The device as the protocol layer behind the M2S link's receiver.
+impl pifs_cxl::llr::LinkSink for MemDevice {
+    type Error = DecodeError;
+
+    fn is_control(&self, f: &Flit) -> bool {
+        pifs_cxl::llr::is_control(f, self.all_data_due())
+    }
+
+    fn deliver(&mut self, cycle: u64, f: &Flit) -> Result<(), DecodeError> {
+        self.receive(cycle, f)
     }
 }
 

@@ -8,13 +8,17 @@
 //! command acceptance, the 3-cycle accumulate pipeline, the reduce engine's lowest-slot-first
 //! pick and its 3-cycle path to the result stream); under result back-pressure
 //! (`set_res_ready_percent` < 100) it does not model the stalls, and only sums are comparable.
-//! A flit with a bad CRC or a broken packing rule is dropped whole, as the RTL drops it.
+//! A flit with a bad CRC or a broken packing rule is dropped whole, as the RTL drops it. With
+//! link-layer retry on ([`PortAccumulator::set_llr`]) the S2M receiver is `pifs_cxl::llr`'s
+//! `LlrReceiver`, checking each flit in the cycle after it is taken, as the RTL ingress does.
 //! One corner is not modelled: a RowMap and a response for the same tag in the same cycle.
 
 use crate::cmd::Command;
 use crate::fp;
 use crate::params::{MAX_ROW_LINES, NUM_BAGS, NUM_TAGS};
+use crate::params::{RTL_ACK_EVERY, RTL_RETRY_TIMEOUT};
 use crate::port::{Arrival, PortAccumulator, PortCounters, PortResult, SimError};
+use pifs_cxl::llr::{is_control, LinkEvent, LlrReceiver, RxVerdict};
 use pifs_cxl::{DecodeError, Decoder, Dir, Flit, Message};
 use std::collections::VecDeque;
 
@@ -61,6 +65,9 @@ pub struct ModelPort {
     last_flit: Option<u64>,
     last_arrival: Option<u64>,
     last_cmd: Option<u64>,
+    /// The S2M link-layer retry receiver, when on, and its events not yet taken.
+    llr: Option<LlrReceiver>,
+    llr_events: VecDeque<LinkEvent>,
 }
 
 impl Default for ModelPort {
@@ -89,6 +96,8 @@ impl ModelPort {
             last_flit: None,
             last_arrival: None,
             last_cmd: None,
+            llr: None,
+            llr_events: VecDeque::new(),
         }
     }
 
@@ -149,6 +158,20 @@ impl ModelPort {
 
     fn flit(&mut self, f_cycle: u64, flit: &Flit) {
         self.counters.flits += 1;
+        if let Some(rx) = &mut self.llr {
+            let control = is_control(flit, self.decoder.all_data_due());
+            let mut ev = Vec::new();
+            let verdict = rx.receive(f_cycle + 1, flit, control, &mut ev);
+            self.llr_events.extend(ev);
+            match verdict {
+                RxVerdict::CrcError => {
+                    self.counters.crc_errors += 1;
+                    return;
+                }
+                RxVerdict::Discard => return,
+                RxVerdict::Deliver | RxVerdict::Control => {}
+            }
+        }
         // Like the RTL, a flit that breaks a packing rule is dropped whole: restore the decoder.
         let saved = self.decoder.clone();
         match self.decoder.push(flit) {
@@ -308,6 +331,11 @@ impl PortAccumulator for ModelPort {
             }
         }
         self.reduce_to(until);
+        if let Some(rx) = &mut self.llr {
+            let mut ev = Vec::new();
+            rx.advance(until, &mut ev);
+            self.llr_events.extend(ev);
+        }
         self.now = self.now.max(until);
         self.counters.cycles = self.now;
         Ok(())
@@ -356,6 +384,20 @@ impl PortAccumulator for ModelPort {
     }
 
     fn counters(&self) -> PortCounters {
-        self.counters
+        let mut c = self.counters;
+        c.llr_discards = self.llr.as_ref().map_or(0, |rx| rx.stats.discarded);
+        c
+    }
+
+    fn set_llr(&mut self, on: bool) {
+        self.llr = on.then(|| LlrReceiver::new(RTL_RETRY_TIMEOUT, RTL_ACK_EVERY));
+    }
+
+    fn take_link_events(&mut self) -> Vec<LinkEvent> {
+        let mut out = Vec::new();
+        while self.llr_events.front().is_some_and(|e| e.cycle < self.now) {
+            out.push(self.llr_events.pop_front().unwrap());
+        }
+        out
     }
 }

@@ -62,7 +62,121 @@ pub const PARAM_DOCS: &[ParamDoc] = &[
         source: "modelling choice: the CXL 3.2 latency target is taken at the pins, so the DSP-device wire is folded into device_latency_ns",
         meaning: "one-way flight time of the port-device link, each direction",
     },
+    ParamDoc {
+        key: "link_bit_error_rate",
+        unit: "1/bit",
+        default: 0.0,
+        source: "modelling choice: 0 = fault-free. CXL/PCIe PHYs are specified for a BER of 1e-12 or better (PCIe 5.0 base spec, 32 GT/s), where retries are rare; fault studies and the soak use 1e-6 .. 1e-4 to exercise link-layer retry thousands of times",
+        meaning: "probability that one wire bit of a flit (528 per 68-byte flit) is flipped, on every link with link-layer retry (S2M, M2S)",
+    },
+    ParamDoc {
+        key: "link_flit_drop_rate",
+        unit: "1/flit",
+        default: 0.0,
+        source: "modelling choice: a flit lost at the physical layer (framing, symbol lock) is presented to the link layer as an errored flit (68-byte flits carry no explicit sequence number)",
+        meaning: "probability that a flit on a link is lost",
+    },
+    ParamDoc {
+        key: "device_poison_rate",
+        unit: "1/line",
+        default: 0.0,
+        source: "modelling choice: a device that cannot return good data sets the DRS Poison bit (CXL 2.0 S2M DRS Poison[24], DESIGN.md section 6)",
+        meaning: "probability that a device answers a MemRd with a poisoned MemData",
+    },
+    ParamDoc {
+        key: "llrb_flits",
+        unit: "flits",
+        default: 128.0,
+        source: "modelling choice: the Link Layer Retry Buffer size is implementation-specific (CXL 2.0 section 4.2.8, at most 255 with 8-bit sequence numbers); 128 covers the run loop's round trip (<= 32 cycles + 2 x flight) at line rate",
+        meaning: "flits a sender keeps until they are acknowledged; a full buffer stalls new flits",
+    },
+    ParamDoc {
+        key: "llr_retry_timeout_cycles",
+        unit: "cycles",
+        default: 256.0,
+        source: "modelling choice: the receiver repeats RETRY.Req when its RETRY.Ack does not come (CXL 2.0 LLR timeout, value implementation-specific); must exceed the round trip, checked when faults are on",
+        meaning: "cycles between repeated RETRY.Req while a receiver waits for the replay",
+    },
+    ParamDoc {
+        key: "llr_ack_every_flits",
+        unit: "flits",
+        default: 8.0,
+        source: "CXL 2.0 section 4.2.8 (our reading): an acknowledgement (the Ak bit / Full_Ack) covers 8 flits",
+        meaning: "a receiver acknowledges every this many flits received in sequence",
+    },
 ];
+
+/// Link faults, link-layer retry and device poison (docs/link-faults.md). Off by default:
+/// without it no link runs the retry protocol and every run is the fault-free one.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq)]
+pub struct LinkFaults {
+    pub bit_error_rate: f64,
+    pub flit_drop_rate: f64,
+    pub poison_rate: f64,
+    pub llrb_flits: usize,
+    pub retry_timeout_cycles: u64,
+    pub ack_every_flits: u8,
+}
+
+impl Default for LinkFaults {
+    fn default() -> Self {
+        let d = |k: &str| PARAM_DOCS.iter().find(|p| p.key == k).unwrap().default;
+        LinkFaults {
+            bit_error_rate: d("link_bit_error_rate"),
+            flit_drop_rate: d("link_flit_drop_rate"),
+            poison_rate: d("device_poison_rate"),
+            llrb_flits: d("llrb_flits") as usize,
+            retry_timeout_cycles: d("llr_retry_timeout_cycles") as u64,
+            ack_every_flits: d("llr_ack_every_flits") as u8,
+        }
+    }
+}
+
+/// `RetryTimeout` and `AckEvery` of `rtl/pifs_s2m_ingress.sv` as the bindings build it.
+pub const RTL_RETRY_TIMEOUT: u64 = 256;
+pub const RTL_ACK_EVERY: u8 = 8;
+
+impl LinkFaults {
+    /// Check ranges; the message names the parameter. `round_trip`: cycles from a receiver's
+    /// RETRY.Req to the first replayed flit at the latest.
+    pub fn validate(&self, round_trip: u64) -> Result<(), String> {
+        for (k, v) in [
+            ("link_bit_error_rate", self.bit_error_rate),
+            ("link_flit_drop_rate", self.flit_drop_rate),
+            ("device_poison_rate", self.poison_rate),
+        ] {
+            if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
+                return Err(format!("{k}: {v} is outside 0 ..= 1"));
+            }
+        }
+        if self.bit_error_rate > 1e-2 || self.flit_drop_rate > 0.5 {
+            return Err(format!(
+                "link_bit_error_rate {} / link_flit_drop_rate {}: above 1e-2 per bit or 0.5 per flit almost no flit arrives intact and the retry cannot make progress",
+                self.bit_error_rate, self.flit_drop_rate
+            ));
+        }
+        let ack = usize::from(self.ack_every_flits);
+        if !(ack.is_power_of_two() && ack <= 128) {
+            return Err(format!(
+                "llr_ack_every_flits: {ack} is not a power of two in 1 ..= 128"
+            ));
+        }
+        if !(ack..=pifs_cxl::llr::MAX_LLRB).contains(&self.llrb_flits) {
+            return Err(format!(
+                "llrb_flits: {} is outside llr_ack_every_flits ({ack}) ..= {}",
+                self.llrb_flits,
+                pifs_cxl::llr::MAX_LLRB
+            ));
+        }
+        if self.retry_timeout_cycles <= round_trip {
+            return Err(format!(
+                "llr_retry_timeout_cycles: {} cycles does not exceed the retry round trip of {round_trip} cycles",
+                self.retry_timeout_cycles
+            ));
+        }
+        Ok(())
+    }
+}
 
 /// Timing of one port and its memory device.
 #[derive(Clone, Copy, Debug, Serialize, PartialEq)]

@@ -2,6 +2,7 @@
 //! the pure-Rust reference model ([`crate::model`]) both implement [`PortAccumulator`].
 
 use crate::cmd::Command;
+use pifs_cxl::llr::LinkEvent;
 use pifs_cxl::Flit;
 
 /// One partial-sum line that left the port.
@@ -42,6 +43,13 @@ pub struct PortCounters {
     pub flit_stall_cycles: u64,
     pub res_stall_cycles: u64,
     pub lines: u64,
+    /// Link-layer retry on: good flits the S2M receiver discarded while waiting for a replay.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub llr_discards: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 /// Errors of a simulation run.
@@ -84,6 +92,14 @@ pub trait PortAccumulator {
     /// Accumulator arrivals since the last call, in order.
     fn take_arrivals(&mut self) -> Vec<Arrival>;
     fn counters(&self) -> PortCounters;
+    /// Switch link-layer retry of the S2M link on (before any flit): a bad flit then raises
+    /// RETRY.Req and the receiver discards flits until the replay (`pifs_cxl::llr`).
+    /// Backends without a link layer (test recorders) ignore it.
+    fn set_llr(&mut self, _on: bool) {}
+    /// The S2M receiver's RETRY.Req and acknowledgements raised before [`Self::now`], in order.
+    fn take_link_events(&mut self) -> Vec<LinkEvent> {
+        Vec::new()
+    }
     /// End of simulation (the RTL calls `final()` and finishes its waveform).
     fn finish(&mut self) -> Result<(), SimError> {
         Ok(())

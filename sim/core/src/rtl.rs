@@ -2,6 +2,7 @@
 
 use crate::cmd::Command;
 use crate::port::{Arrival, PortAccumulator, PortCounters, PortResult, SimError};
+use pifs_cxl::llr::{LinkEvent, LinkEventKind};
 use pifs_cxl::Flit;
 use pifs_rtl::WaveSpec;
 use pifs_rtl::{CmdIn, FlitIn, PortSim};
@@ -127,7 +128,29 @@ impl PortAccumulator for RtlPort {
     }
 
     fn counters(&self) -> PortCounters {
-        self.sim.counters().into()
+        let mut c: PortCounters = self.sim.counters().into();
+        c.llr_discards = self.sim.llr_discards();
+        c
+    }
+
+    fn set_llr(&mut self, on: bool) {
+        self.sim.set_llr(on);
+    }
+
+    fn take_link_events(&mut self) -> Vec<LinkEvent> {
+        self.sim
+            .take_llr()
+            .into_iter()
+            .map(|e| LinkEvent {
+                cycle: e.cycle,
+                kind: if e.req {
+                    LinkEventKind::RetryReq
+                } else {
+                    LinkEventKind::Ack
+                },
+                seq: e.seq,
+            })
+            .collect()
     }
 
     fn finish(&mut self) -> Result<(), SimError> {
@@ -150,6 +173,7 @@ impl From<pifs_rtl::Counters> for PortCounters {
             flit_stall_cycles: c.flit_stall_cycles,
             res_stall_cycles: c.res_stall_cycles,
             lines: c.lines,
+            llr_discards: 0,
         }
     }
 }

@@ -1,8 +1,9 @@
 //! The JSON stats document of a run (keys documented in the README, section "Stats").
 
 use crate::device::DeviceCounters;
-use crate::params::Timing;
+use crate::params::{LinkFaults, Timing};
 use crate::port::PortCounters;
+use pifs_cxl::llr::LinkStats;
 use serde::Serialize;
 
 /// Per-port figures.
@@ -24,6 +25,26 @@ pub struct PortStats {
     pub last_result_cycle: u64,
     pub counters: PortCounters,
     pub device: DeviceCounters,
+    /// Link-layer retry on: the port's S2M and M2S link counters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub links: Option<PortLinkStats>,
+}
+
+/// One port's two links.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct PortLinkStats {
+    /// Device -> port (the port's ingress receives).
+    pub s2m: LinkStats,
+    /// Port -> device (the device receives).
+    pub m2s: LinkStats,
+}
+
+/// Fault configuration and counters summed over the ports.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct LinkFaultStats {
+    pub config: LinkFaults,
+    pub s2m: LinkStats,
+    pub m2s: LinkStats,
 }
 
 /// Configuration echo.
@@ -60,4 +81,10 @@ pub struct Stats {
     pub device_link_bytes: u64,
     pub upstream_bytes: u64,
     pub ports: Vec<PortStats>,
+    /// Faults on: their configuration and the link counters over all ports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_faults: Option<LinkFaultStats>,
+    /// Bags that summed a poisoned line (pooled as NaN), ascending.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub poisoned_bags: Vec<usize>,
 }

@@ -170,6 +170,12 @@ pub trait SwitchModel {
     /// Cumulative switch-level counters.
     fn switch_counters(&self) -> SwitchCounters;
     /// End of simulation (the RTL calls `final()` and finishes its waveform).
+    /// Switch link-layer retry of every S2M link on (before any flit; see
+    /// [`crate::port::PortAccumulator::set_llr`]).
+    fn set_llr(&mut self, on: bool);
+    /// Every port's S2M receiver messages raised before [`Self::now`]: (port, event), in cycle
+    /// order within each port.
+    fn take_link_events(&mut self) -> Vec<(usize, pifs_cxl::llr::LinkEvent)>;
     fn finish(&mut self) -> Result<(), SimError> {
         Ok(())
     }

@@ -413,6 +413,20 @@ impl SwitchModel for ModelSwitch {
         self.ports[port].acc.counters()
     }
 
+    fn set_llr(&mut self, on: bool) {
+        for p in &mut self.ports {
+            p.acc.set_llr(on);
+        }
+    }
+
+    fn take_link_events(&mut self) -> Vec<(usize, pifs_cxl::llr::LinkEvent)> {
+        let mut out = Vec::new();
+        for (i, p) in self.ports.iter_mut().enumerate() {
+            out.extend(p.acc.take_link_events().into_iter().map(|e| (i, e)));
+        }
+        out
+    }
+
     fn switch_counters(&self) -> SwitchCounters {
         self.counters
     }

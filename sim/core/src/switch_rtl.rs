@@ -170,10 +170,38 @@ impl SwitchModel for RtlSwitch {
 
     fn counters(&self, port: usize) -> PortCounters {
         self.check_port(port);
-        self.sim
+        let mut c: PortCounters = self
+            .sim
             .port_counters(port as u32)
             .expect("port checked above")
-            .into()
+            .into();
+        c.llr_discards = self.sim.llr_discards(port as u32);
+        c
+    }
+
+    fn set_llr(&mut self, on: bool) {
+        self.sim.set_llr(on);
+    }
+
+    fn take_link_events(&mut self) -> Vec<(usize, pifs_cxl::llr::LinkEvent)> {
+        use pifs_cxl::llr::{LinkEvent, LinkEventKind};
+        self.sim
+            .take_llr()
+            .into_iter()
+            .map(|e| {
+                let kind = if e.req {
+                    LinkEventKind::RetryReq
+                } else {
+                    LinkEventKind::Ack
+                };
+                let ev = LinkEvent {
+                    cycle: e.cycle,
+                    kind,
+                    seq: e.seq,
+                };
+                (e.port as usize, ev)
+            })
+            .collect()
     }
 
     fn switch_counters(&self) -> SwitchCounters {

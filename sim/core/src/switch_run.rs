@@ -15,8 +15,8 @@ use crate::switch::{SwitchCmd, SwitchModel};
 use crate::switch_model::ModelSwitch;
 use crate::switch_rtl::RtlSwitch;
 use crate::system::{
-    alloc_tags, fold, line_addr, make_device, make_stats, port_reads, prepare, Backend, Memory,
-    PieceSums, RunConfig, RunOutput,
+    alloc_tags, fold, line_addr, make_device, make_stats, poison_bags, port_reads, prepare,
+    validate_faults, Backend, Memory, PieceSums, PortLinks, RunConfig, RunOutput,
 };
 use pifs_cxl::{Flit, M2sPacker, M2sReq, Message};
 use pifs_dlrm::{Trace, Weights};
@@ -44,6 +44,8 @@ struct Port {
     result_lines: u64,
     last_result: u64,
     lines_out: Vec<(u64, usize)>,
+    /// Link-layer retry on the port's S2M and M2S links (faults on).
+    links: Option<PortLinks>,
 }
 
 /// Run a trace through the switch (RTL or model) with `cfg.ports` downstream ports.
@@ -68,6 +70,7 @@ pub fn run_switch(
             ..Default::default()
         })?),
     };
+    sw.set_llr(cfg.faults.is_some());
     let verilator = (cfg.backend == Backend::Rtl).then(crate::rtl::verilator_version);
     // RowRead carries a 40-bit line address.
     let max_line = pieces
@@ -90,6 +93,7 @@ pub fn run_switch(
     let latency = t.cycles(t.device_latency_ns);
     let flight = t.cycles(t.link_flight_ns);
     let step = (latency + flight).clamp(1, 32);
+    validate_faults(cfg, step)?;
     let mut seeds = Rng::new(cfg.seed);
     let reads = port_reads(&pieces, row_lines);
     let mut ports: Vec<Port> = pieces
@@ -114,12 +118,15 @@ pub fn run_switch(
                 result_lines: 0,
                 last_result: 0,
                 lines_out: Vec::new(),
+                links: cfg.faults.map(|f| PortLinks::new(cfg, &f, seed)),
             }
         })
         .collect();
+    let mut wire: Vec<(u64, Flit, Flit)> = Vec::new();
     let total: usize = pieces.iter().map(|p| p.len()).sum();
     let (mut now, mut done, mut last_progress) = (0u64, 0usize, 0u64);
     let mut flits: Vec<(u64, Flit)> = Vec::new();
+    let mut poisoned = Vec::new();
     while done < total {
         // Host: open pieces at every port as slots and tags allow (one command stream per
         // port's FIFO; the switch takes them in cycle order).
@@ -191,23 +198,62 @@ pub fn run_switch(
                     st.m2s_avail.push_back(st.m2s_queue.pop_front().unwrap().1);
                 }
                 if let Some(f) = st.m2s.next_flit(&mut st.m2s_avail) {
-                    st.dev.receive(c + flight, &f).map_err(|e| {
-                        SimError::Check(format!(
-                            "port {p}: device could not decode an M2S flit: {e}"
-                        ))
-                    })?;
+                    match &mut st.links {
+                        Some(l) => l.m2s.link.push(c + flight, f),
+                        None => st.dev.receive(c + flight, &f).map_err(|e| {
+                            SimError::Check(format!(
+                                "port {p}: device could not decode an M2S flit: {e}"
+                            ))
+                        })?,
+                    }
                 }
                 st.link_free = c + 1;
+            }
+            if let Some(l) = &mut st.links {
+                l.m2s.run(&mut st.dev).map_err(|e| {
+                    SimError::Check(format!(
+                        "port {p}: device could not decode an M2S flit: {e}"
+                    ))
+                })?;
             }
             flits.clear();
             st.dev.emit_until(now + latency + flight, &mem, &mut flits);
             for f in flits.iter_mut() {
                 f.0 += flight;
             }
-            sw.push_flits(p, &flits);
+            match &mut st.links {
+                None => sw.push_flits(p, &flits),
+                Some(l) => {
+                    for &(c, f) in &flits {
+                        l.s2m.push(c, f);
+                    }
+                    wire.clear();
+                    l.s2m.transmit(now, now + step, &mut wire);
+                    let on_wire: Vec<(u64, Flit)> = wire.iter().map(|&(c, w, _)| (c, w)).collect();
+                    sw.push_flits(p, &on_wire);
+                    l.shadow.push(&wire);
+                }
+            }
         }
         now += step;
         sw.run_to(now)?;
+        if cfg.faults.is_some() {
+            let mut got: Vec<Vec<pifs_cxl::llr::LinkEvent>> = vec![Vec::new(); ports.len()];
+            for (p, e) in sw.take_link_events() {
+                got[p].push(e);
+            }
+            for (p, st) in ports.iter_mut().enumerate() {
+                let l = st.links.as_mut().expect("faults on");
+                let want = l.shadow.run_to(now);
+                if got[p] != want {
+                    return Err(SimError::Check(format!(
+                        "port {p}: the switch's S2M retry messages before cycle {now} differ from the reference receiver's: {:?} vs {want:?}",
+                        got[p]
+                    )));
+                }
+                l.s2m.on_events(&got[p]);
+            }
+        }
         // MemRds the dispatchers issued: to the port's M2S link from the next cycle.
         for r in sw.take_mem_reqs() {
             ports[r.port as usize]
@@ -229,6 +275,9 @@ pub fn run_switch(
             };
             let lanes = st.sums[pi].get_or_insert_with(|| vec![0; pieces[p][pi].lines * 16]);
             lanes[u.line as usize * 16..u.line as usize * 16 + 16].copy_from_slice(&u.data);
+            if u.poison {
+                poisoned.push(pieces[p][pi].bag);
+            }
             st.result_lines += 1;
             st.last_result = st.last_result.max(u.cycle);
             st.lines_out.push((u.cycle, pieces[p][pi].bag));
@@ -257,7 +306,8 @@ pub fn run_switch(
     let mut result_lines = Vec::new();
     for (p, st) in ports.into_iter().enumerate() {
         let c = sw.counters(p);
-        if c.crc_errors + c.proto_errors + c.cmd_errors + c.tag_errors > 0 {
+        let crc_lost = if st.links.is_some() { 0 } else { c.crc_errors };
+        if crc_lost + c.proto_errors + c.cmd_errors + c.tag_errors > 0 {
             return Err(SimError::Check(format!(
                 "port {p}: errors reported by the port: {c:?}"
             )));
@@ -277,6 +327,7 @@ pub fn run_switch(
             last_result_cycle: st.last_result,
             counters: c,
             device: st.dev.counters,
+            links: st.links.as_ref().map(PortLinks::stats),
         });
         partials.push(
             pieces[p]
@@ -294,12 +345,15 @@ pub fn run_switch(
             sc.cmd_errors
         )));
     }
-    let pooled = fold(trace, dim, row_lines, &partials);
-    let stats = make_stats(trace, cfg, dim, row_lines, port_stats, verilator);
+    let mut pooled = fold(trace, dim, row_lines, &partials);
+    let poisoned_bags = poison_bags(&mut pooled, dim, poisoned);
+    let mut stats = make_stats(trace, cfg, dim, row_lines, port_stats, verilator);
+    stats.poisoned_bags = poisoned_bags.clone();
     Ok(RunOutput {
         pooled,
         dim,
         stats,
         result_lines,
+        poisoned_bags,
     })
 }

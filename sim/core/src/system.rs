@@ -9,16 +9,25 @@
 //! binary32 with the RTL's NaN rule; a bag with no rows is +0.0.
 //! Commands: a row's MemRd leaves the host only after its RowMap command has been accepted, so
 //! no response can beat its mapping.
+//! Link faults (`RunConfig::faults`, docs/link-faults.md): the S2M link (device -> port, the
+//! receiver is the port's ingress, RTL or model) and the M2S link (port -> device, a Rust
+//! receiver) run CXL link-layer retry with a fault injector; devices may poison lines. A bag
+//! that summed a poisoned line is pooled as NaN and listed in the stats.
 
 use crate::cmd::Command;
 use crate::device::{LineSource, MemDevice, TierDevice, TierTiming};
 use crate::fp;
 use crate::model::ModelPort;
-use crate::params::{Timing, MAX_BAG_ROWS, MAX_ROW_LINES, MAX_TABLES, NUM_BAGS, NUM_TAGS};
+use crate::params::{
+    LinkFaults, Timing, MAX_BAG_ROWS, MAX_ROW_LINES, MAX_TABLES, NUM_BAGS, NUM_TAGS,
+};
 use crate::port::{PortAccumulator, SimError};
 use crate::rtl::RtlPort;
-use crate::stats::{ConfigEcho, PortStats, Stats};
-use pifs_cxl::{Flit, M2sPacker, M2sReq, Message};
+use crate::stats::{ConfigEcho, LinkFaultStats, PortLinkStats, PortStats, Stats};
+use pifs_cxl::llr::{
+    is_control, FaultRates, LinkEvent, LinkStats, LlrLink, LlrReceiver, RustLink, RxVerdict,
+};
+use pifs_cxl::{DecodeError, Decoder, Dir, Flit, M2sPacker, M2sReq, Message};
 use pifs_dlrm::{Trace, Weights};
 use pifs_rng::Rng;
 use pifs_rtl::WaveSpec;
@@ -64,6 +73,8 @@ pub struct RunConfig {
     /// Tiered memory devices (a DRAM cache in front of SCM or NAND); None = DRAM only, timed
     /// by `timing` alone.
     pub tier: Option<TierTiming>,
+    /// Link faults, link-layer retry and device poison; None = fault-free links without retry.
+    pub faults: Option<LinkFaults>,
 }
 
 /// Where rows live: interleaving of the embedding tables across the ports' memory devices.
@@ -107,6 +118,7 @@ impl Default for RunConfig {
             placement: Placement::Row,
             bag_release: None,
             tier: None,
+            faults: None,
         }
     }
 }
@@ -119,6 +131,129 @@ pub struct RunOutput {
     pub stats: Stats,
     /// Per port: (cycle, bag) of every partial-sum line in the order it left the port.
     pub result_lines: Vec<Vec<(u64, usize)>>,
+    /// Bags that summed a poisoned line (their pooled rows are NaN), ascending.
+    pub poisoned_bags: Vec<usize>,
+}
+
+/// The canonical quiet NaN a poisoned bag is pooled as.
+pub const POISON_NAN: u32 = 0x7FC0_0000;
+
+/// Cycles from a receiver's message to the sender acting on it: reverse flight, forward flight
+/// and one cycle of turnaround.
+pub(crate) fn link_rtt(cfg: &RunConfig) -> u64 {
+    2 * cfg.timing.cycles(cfg.timing.link_flight_ns) + 1
+}
+
+/// Check the fault configuration against the run loop's round trip (`step` cycles per step).
+pub(crate) fn validate_faults(cfg: &RunConfig, step: u64) -> Result<(), SimError> {
+    if let Some(f) = &cfg.faults {
+        f.validate(step + link_rtt(cfg) + 1)
+            .map_err(SimError::Config)?;
+        if f.retry_timeout_cycles != crate::params::RTL_RETRY_TIMEOUT
+            || f.ack_every_flits != crate::params::RTL_ACK_EVERY
+        {
+            return Err(SimError::Config(format!(
+                "llr_retry_timeout_cycles {} / llr_ack_every_flits {}: the port ingress is built with {} / {} (RetryTimeout / AckEvery of rtl/pifs_s2m_ingress.sv)",
+                f.retry_timeout_cycles,
+                f.ack_every_flits,
+                crate::params::RTL_RETRY_TIMEOUT,
+                crate::params::RTL_ACK_EVERY
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The reference S2M receiver beside a port whose receiver is the RTL (or the model): it sees
+/// the same wire flits at the same cycles, judges escapes against what was sent, and its
+/// RETRY.Req / acknowledgements must equal the port's.
+pub(crate) struct ShadowRx {
+    rx: LlrReceiver,
+    dec: Decoder,
+    /// (arrival cycle, as received, as sent)
+    queue: VecDeque<(u64, Flit, Flit)>,
+    events: Vec<LinkEvent>,
+}
+
+impl ShadowRx {
+    pub(crate) fn new(f: &LinkFaults) -> Self {
+        ShadowRx {
+            rx: LlrReceiver::new(f.retry_timeout_cycles, f.ack_every_flits),
+            dec: Decoder::new(Dir::S2M),
+            queue: VecDeque::new(),
+            events: Vec::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, wire: &[(u64, Flit, Flit)]) {
+        self.queue.extend(wire.iter().copied());
+    }
+
+    /// Check every flit checked before `until` (one cycle after its arrival) and the timeouts
+    /// before it; returns the events raised.
+    pub(crate) fn run_to(&mut self, until: u64) -> Vec<LinkEvent> {
+        while self.queue.front().is_some_and(|(a, ..)| a + 1 < until) {
+            let (a, w, orig) = self.queue.pop_front().unwrap();
+            let control = is_control(&w, self.dec.all_data_due());
+            if self.rx.receive(a + 1, &w, control, &mut self.events) == RxVerdict::Deliver {
+                if w != orig {
+                    self.rx.stats.escaped += 1;
+                }
+                // As the port: a flit breaking a packing rule leaves the unpacking state as it was.
+                let saved = self.dec.clone();
+                if let Err(DecodeError::Packing(_)) = self.dec.push(&w) {
+                    self.dec = saved;
+                }
+            }
+        }
+        self.rx.advance(until, &mut self.events);
+        std::mem::take(&mut self.events)
+    }
+
+    pub(crate) fn stats(&self) -> LinkStats {
+        self.rx.stats
+    }
+}
+
+/// Link-layer retry state of one port's two links.
+pub(crate) struct PortLinks {
+    pub s2m: LlrLink,
+    pub shadow: ShadowRx,
+    pub m2s: RustLink,
+}
+
+impl PortLinks {
+    pub(crate) fn new(cfg: &RunConfig, f: &LinkFaults, seed: u64) -> Self {
+        let rates = FaultRates {
+            bit_error_rate: f.bit_error_rate,
+            drop_rate: f.flit_drop_rate,
+        };
+        let rtt = link_rtt(cfg);
+        PortLinks {
+            s2m: LlrLink::new(f.llrb_flits, rtt, rates, seed ^ 0x5325),
+            shadow: ShadowRx::new(f),
+            m2s: RustLink::new(
+                LlrLink::new(f.llrb_flits, rtt, rates, seed ^ 0x0032_5311),
+                LlrReceiver::new(f.retry_timeout_cycles, f.ack_every_flits),
+                0,
+            ),
+        }
+    }
+
+    /// Both links' counters: the S2M sender's with the reference receiver's.
+    pub(crate) fn stats(&self) -> PortLinkStats {
+        let mut s2m = self.s2m.stats;
+        let r = self.shadow.stats();
+        s2m.detected = r.detected;
+        s2m.retry_requests = r.retry_requests;
+        s2m.timeouts = r.timeouts;
+        s2m.discarded = r.discarded;
+        s2m.escaped = r.escaped;
+        PortLinkStats {
+            s2m,
+            m2s: self.m2s.stats(),
+        }
+    }
 }
 
 /// Address of line `l` of row `r` of table `t`: tables sit 2^40 bytes apart.
@@ -173,8 +308,8 @@ impl LineSource for Memory<'_> {
 /// Summed lanes of each piece a port finished: (bag, first line, lines * 16 lanes).
 pub type PieceSums = Vec<(usize, usize, Vec<u32>)>;
 
-/// What one port produced: piece sums, (cycle, bag) of each result line, stats.
-type PortRun = (PieceSums, Vec<(u64, usize)>, PortStats);
+/// What one port produced: piece sums, (cycle, bag) of each result line, stats, poisoned bags.
+type PortRun = (PieceSums, Vec<(u64, usize)>, PortStats, Vec<usize>);
 
 /// Part of one bag summed at one port: some of its rows, and a group of at most MAX_ROW_LINES
 /// of the row's lines (rows wider than the RTL's row limit are summed column group by group).
@@ -309,7 +444,11 @@ pub(crate) fn make_device(cfg: &RunConfig, seed: u64, reads: &[u64]) -> MemDevic
         t.cycles(t.device_jitter_ns),
         seed ^ 0xDE71CE,
     )
-    .with_line_gap(t.device_line_cycles());
+    .with_line_gap(t.device_line_cycles())
+    .with_poison(
+        cfg.faults.map_or(0.0, |f| f.poison_rate),
+        seed ^ 0x0090_150E,
+    );
     match cfg.tier {
         Some(tt) => dev.with_tier(TierDevice::new(tt, reads), t.clock_ghz),
         None => dev,
@@ -329,6 +468,8 @@ pub struct PortOutcome {
     pub sums: PieceSums,
     pub lines: Vec<(u64, usize)>,
     pub stats: PortStats,
+    /// Bags of this port that summed a poisoned line.
+    pub poisoned: Vec<usize>,
 }
 
 /// [`run`] continued after the ports in `done` (the first `done.len()` ports, as an earlier run
@@ -368,8 +509,9 @@ pub fn run_from(
             Backend::Model => Box::new(ModelPort::new()),
         };
         acc.set_res_ready_percent(cfg.res_ready_percent);
+        acc.set_llr(cfg.faults.is_some());
         let dev = make_device(cfg, seed, &reads[p]);
-        let (sums, lines, st) = drive_port(
+        let (sums, lines, st, poisoned) = drive_port(
             p,
             acc.as_mut(),
             port_pieces,
@@ -384,6 +526,7 @@ pub fn run_from(
             sums,
             lines,
             stats: st,
+            poisoned,
         });
         after_port(&done)?;
     }
@@ -391,19 +534,34 @@ pub fn run_from(
     let mut partials: Vec<PieceSums> = Vec::new();
     let mut result_lines = Vec::new();
     let mut port_stats = Vec::new();
+    let mut poisoned_bags = Vec::new();
     for o in done {
         partials.push(o.sums);
         result_lines.push(o.lines);
         port_stats.push(o.stats);
+        poisoned_bags.extend(o.poisoned);
     }
-    let pooled = fold(trace, dim, row_lines, &partials);
-    let stats = make_stats(trace, cfg, dim, row_lines, port_stats, verilator);
+    let mut pooled = fold(trace, dim, row_lines, &partials);
+    let poisoned_bags = poison_bags(&mut pooled, dim, poisoned_bags);
+    let mut stats = make_stats(trace, cfg, dim, row_lines, port_stats, verilator);
+    stats.poisoned_bags = poisoned_bags.clone();
     Ok(RunOutput {
         pooled,
         dim,
         stats,
         result_lines,
+        poisoned_bags,
     })
+}
+
+/// Pool every bag in `bags` as NaN (it summed a poisoned line); returns them sorted, once each.
+pub(crate) fn poison_bags(pooled: &mut [u32], dim: usize, mut bags: Vec<usize>) -> Vec<usize> {
+    bags.sort_unstable();
+    bags.dedup();
+    for &b in &bags {
+        pooled[b * dim..(b + 1) * dim].fill(POISON_NAN);
+    }
+    bags
 }
 
 /// The stats document of a run from its per-port figures.
@@ -422,6 +580,18 @@ pub(crate) fn make_stats(
         .max()
         .unwrap_or(0);
     let lookups = trace.lookups() as u64;
+    let link_faults = cfg.faults.map(|f| {
+        let mut t = LinkFaultStats {
+            config: f,
+            s2m: LinkStats::default(),
+            m2s: LinkStats::default(),
+        };
+        for l in port_stats.iter().filter_map(|s| s.links.as_ref()) {
+            t.s2m.add(&l.s2m);
+            t.m2s.add(&l.m2s);
+        }
+        t
+    });
     let stats = Stats {
         project_version: env!("CARGO_PKG_VERSION"),
         verilator,
@@ -446,6 +616,8 @@ pub(crate) fn make_stats(
         device_link_bytes: port_stats.iter().map(|s| s.s2m_flits * 68).sum(),
         upstream_bytes: port_stats.iter().map(|s| s.result_lines * 64).sum(),
         ports: port_stats,
+        link_faults,
+        poisoned_bags: Vec::new(),
     };
     stats
 }
@@ -498,6 +670,10 @@ fn drive_port(
     let flight = t.cycles(t.link_flight_ns);
     let mut m2s = M2sPacker::new(seed ^ 0x3253);
     let step = (latency + flight).clamp(1, 32);
+    validate_faults(cfg, step)?;
+    let mut links = cfg.faults.map(|f| PortLinks::new(cfg, &f, seed));
+    let mut wire: Vec<(u64, Flit, Flit)> = Vec::new();
+    let mut poisoned = Vec::new();
 
     let mut slot_piece: [Option<usize>; NUM_BAGS] = [None; NUM_BAGS];
     let mut tag_used = [false; NUM_TAGS];
@@ -575,13 +751,23 @@ fn drive_port(
                 m2s_avail.push_back(m2s_queue.pop_front().unwrap().1);
             }
             if let Some(f) = m2s.next_flit(&mut m2s_avail) {
-                dev.receive(c + flight, &f).map_err(|e| {
-                    SimError::Check(format!(
-                        "port {p}: device could not decode an M2S flit: {e}"
-                    ))
-                })?;
+                match &mut links {
+                    Some(l) => l.m2s.link.push(c + flight, f),
+                    None => dev.receive(c + flight, &f).map_err(|e| {
+                        SimError::Check(format!(
+                            "port {p}: device could not decode an M2S flit: {e}"
+                        ))
+                    })?,
+                }
             }
             host_free = c + 1;
+        }
+        if let Some(l) = &mut links {
+            l.m2s.run(&mut dev).map_err(|e| {
+                SimError::Check(format!(
+                    "port {p}: device could not decode an M2S flit: {e}"
+                ))
+            })?;
         }
         // Device: every S2M flit that is final, then the accumulator up to the next step.
         flits.clear();
@@ -589,9 +775,32 @@ fn drive_port(
         for f in flits.iter_mut() {
             f.0 += flight;
         }
-        acc.push_flits(&flits);
+        match &mut links {
+            None => acc.push_flits(&flits),
+            Some(l) => {
+                // Through the link's sender: the flits arriving in this step go to the port.
+                for &(c, f) in &flits {
+                    l.s2m.push(c, f);
+                }
+                wire.clear();
+                l.s2m.transmit(now, now + step, &mut wire);
+                let on_wire: Vec<(u64, Flit)> = wire.iter().map(|&(c, w, _)| (c, w)).collect();
+                acc.push_flits(&on_wire);
+                l.shadow.push(&wire);
+            }
+        }
         now += step;
         acc.run_to(now)?;
+        if let Some(l) = &mut links {
+            let got = acc.take_link_events();
+            let want = l.shadow.run_to(now);
+            if got != want {
+                return Err(SimError::Check(format!(
+                    "port {p}: the port's S2M retry messages before cycle {now} differ from the reference receiver's: {got:?} vs {want:?}"
+                )));
+            }
+            l.s2m.on_events(&got);
+        }
         for r in acc.take_results() {
             let Some(pi) = slot_piece[r.bag as usize] else {
                 return Err(SimError::Check(format!(
@@ -601,6 +810,9 @@ fn drive_port(
             };
             let lanes = sums[pi].get_or_insert_with(|| vec![0; pieces[pi].lines * 16]);
             lanes[r.line as usize * 16..r.line as usize * 16 + 16].copy_from_slice(&r.data);
+            if r.poison {
+                poisoned.push(pieces[pi].bag);
+            }
             result_lines += 1;
             lines_out.push((r.cycle, pieces[pi].bag));
             last_result = last_result.max(r.cycle);
@@ -624,7 +836,9 @@ fn drive_port(
         }
     }
     let c = acc.counters();
-    if c.crc_errors + c.proto_errors + c.cmd_errors + c.tag_errors > 0 {
+    // With link-layer retry a CRC error is recovered by the replay; without it nothing is.
+    let crc_lost = if links.is_some() { 0 } else { c.crc_errors };
+    if crc_lost + c.proto_errors + c.cmd_errors + c.tag_errors > 0 {
         return Err(SimError::Check(format!(
             "port {p}: errors reported by the port: {c:?}"
         )));
@@ -644,13 +858,14 @@ fn drive_port(
         last_result_cycle: last_result,
         counters: c,
         device: dev.counters,
+        links: links.as_ref().map(PortLinks::stats),
     };
     let out = pieces
         .iter()
         .zip(sums)
         .map(|(pc, s)| (pc.bag, pc.line0, s.expect("every piece finished")))
         .collect();
-    Ok((out, lines_out, st))
+    Ok((out, lines_out, st, poisoned))
 }
 
 /// First-fit allocation of `rows` blocks of `lines` consecutive free tags.

@@ -7,6 +7,7 @@
 mod crc;
 mod decoder;
 mod flit;
+pub mod llr;
 mod msg;
 mod packer;
 pub mod slots;

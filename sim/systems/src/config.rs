@@ -26,6 +26,50 @@ pub struct SysConfig {
     pub scm: Scm,
     pub nand: Nand,
     pub energy: Energy,
+    pub faults: Faults,
+}
+
+/// Link faults, link-layer retry and device poison (docs/link-faults.md); every rate 0 = off.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Faults {
+    pub link_bit_error_rate: f64,
+    pub link_flit_drop_rate: f64,
+    pub device_poison_rate: f64,
+    pub llrb_flits: u32,
+    pub llr_retry_timeout_cycles: u32,
+    pub llr_ack_every_flits: u32,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        let d = pifs_sim::params::LinkFaults::default();
+        Faults {
+            link_bit_error_rate: d.bit_error_rate,
+            link_flit_drop_rate: d.flit_drop_rate,
+            device_poison_rate: d.poison_rate,
+            llrb_flits: d.llrb_flits as u32,
+            llr_retry_timeout_cycles: d.retry_timeout_cycles as u32,
+            llr_ack_every_flits: u32::from(d.ack_every_flits),
+        }
+    }
+}
+
+impl Faults {
+    /// The cycle-level configuration: None while every rate is 0 (fault-free, no retry).
+    pub fn link_faults(&self) -> Option<pifs_sim::params::LinkFaults> {
+        let on = self.link_bit_error_rate > 0.0
+            || self.link_flit_drop_rate > 0.0
+            || self.device_poison_rate > 0.0;
+        on.then(|| pifs_sim::params::LinkFaults {
+            bit_error_rate: self.link_bit_error_rate,
+            flit_drop_rate: self.link_flit_drop_rate,
+            poison_rate: self.device_poison_rate,
+            llrb_flits: self.llrb_flits as usize,
+            retry_timeout_cycles: u64::from(self.llr_retry_timeout_cycles),
+            ack_every_flits: self.llr_ack_every_flits.min(255) as u8,
+        })
+    }
 }
 
 /// The memory behind each port: DRAM only, or a DRAM cache in front of SCM or NAND.
@@ -340,6 +384,12 @@ pub const PARAMS: &[Param] = &[
     p("energy.dram_pj_per_bit", "pJ/bit", "Horowitz ISSCC 2014: a 64-bit DRAM access costs 1.3-2.6 nJ, i.e. 20-40 pJ/bit; the lower end taken", "energy per bit read from (or filled into) DRAM"),
     p("energy.dram_static_w_per_gb", "W/GB", "DDR4 RDIMMs draw about 1.5-3.5 W per module (icdirectory.com, 'What is the power consumption of RDIMM'); 3.5 W over a 32 GB RDIMM is about 0.1 W/GB", "static (background, refresh) power of DRAM capacity"),
     p("energy.switch_static_w", "W", "modelling choice: a 9-port x16 CXL/PCIe switch chip in the tens of watts", "static power of the switch"),
+    shared_param("faults.link_bit_error_rate", "1/bit", "link_bit_error_rate", "bit flip probability on every S2M and M2S link of PIFS-Rec's cycle-level run (link-layer retry recovers)"),
+    shared_param("faults.link_flit_drop_rate", "1/flit", "link_flit_drop_rate", "flit loss probability on every S2M and M2S link of PIFS-Rec's cycle-level run"),
+    shared_param("faults.device_poison_rate", "1/line", "device_poison_rate", "probability that a device poisons a MemData line; the bag is pooled as NaN"),
+    shared_param("faults.llrb_flits", "flits", "llrb_flits", "Link Layer Retry Buffer of every sender"),
+    shared_param("faults.llr_retry_timeout_cycles", "cycles", "llr_retry_timeout_cycles", "cycles between repeated RETRY.Req (must match the RTL's RetryTimeout)"),
+    shared_param("faults.llr_ack_every_flits", "flits", "llr_ack_every_flits", "flits per acknowledgement (must match the RTL's AckEvery)"),
     p("energy.host_w", "W", "Intel Xeon Platinum 8280 (the Cascade Lake part Optane PMem pairs with): 205 W TDP; the host is charged while it serves the batch", "power of the host socket during the batch"),
 ];
 
@@ -370,6 +420,7 @@ impl Default for SysConfig {
             scm: Scm::default(),
             nand: Nand::default(),
             energy: Energy::default(),
+            faults: Faults::default(),
         }
     }
 }
@@ -769,6 +820,22 @@ impl SysConfig {
         ] {
             range(k, v, 0.0, hi, unit)?;
         }
+        let f = &self.faults;
+        if f.llr_ack_every_flits > 128 {
+            return Err(format!(
+                "faults.llr_ack_every_flits = {}: must be a power of two <= 128",
+                f.llr_ack_every_flits
+            ));
+        }
+        let lf = pifs_sim::params::LinkFaults {
+            bit_error_rate: f.link_bit_error_rate,
+            flit_drop_rate: f.link_flit_drop_rate,
+            poison_rate: f.device_poison_rate,
+            llrb_flits: f.llrb_flits as usize,
+            retry_timeout_cycles: u64::from(f.llr_retry_timeout_cycles),
+            ack_every_flits: f.llr_ack_every_flits as u8,
+        };
+        lf.validate(0).map_err(|e| format!("faults.{e}"))?;
         Ok(())
     }
 

@@ -118,6 +118,9 @@ pub struct BatchResult {
     pub energy: BatchEnergy,
     #[serde(skip)]
     pub pooled: Vec<u32>,
+    /// Bags that summed a poisoned line (pooled as NaN; PIFS-Rec with faults.device_poison_rate).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub poisoned_bags: Vec<usize>,
 }
 
 /// The servers every system is built from.
@@ -327,6 +330,7 @@ impl Fabric {
             tier,
             energy,
             pooled,
+            poisoned_bags: Vec::new(),
         }
     }
 }
@@ -409,6 +413,7 @@ fn run_config(c: &SysConfig, backend: Backend, seed: u64) -> RunConfig {
         placement: c.placement(),
         tier: c.tier_timing(),
         workload: String::new(),
+        faults: c.faults.link_faults(),
         ..RunConfig::default()
     }
 }
@@ -802,10 +807,12 @@ fn pifs(
         misses: dc.clone().map(|d| d.tier_misses).sum(),
         backing_bytes: dc.map(|d| d.backing_bytes).sum(),
     });
-    Ok(f.result(
+    let mut r = f.result(
         c,
         latency,
         out.pooled,
         Some((out.stats.cycles, reads, tier)),
-    ))
+    );
+    r.poisoned_bags = out.poisoned_bags;
+    Ok(r)
 }

@@ -37,6 +37,13 @@ struct MonOut final {
   std::uint8_t part;
 };
 
+struct LlrOut final {
+  std::uint64_t cycle;
+  std::uint8_t port;
+  bool req;
+  std::uint8_t seq;
+};
+
 struct WaveVar final {
   ::rust::String scope;
   ::rust::String name;
