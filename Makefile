@@ -24,7 +24,7 @@ WAVE_PORT   ?=
 # Find or install Verilator and export VERILATOR / VERILATOR_ROOT for the recipe.
 VL     := set -eo pipefail; vl="$$(scripts/verilator.sh)"; export $$vl;
 
-.PHONY: all deps build test test-wheel lint run run-port sweep studies wave unit bench regress cov synth synth-accept help clean
+.PHONY: all deps build test test-wheel lint run run-port sweep studies wave unit bench regress cov synth synth-accept fuzz fuzz-ci help clean
 
 all: build
 
@@ -44,6 +44,8 @@ help:
 	@echo "make synth            Yosys synth_xilinx (xc7) area of the port and switch RTL vs docs/synth/area.json (fails beyond 10%)"
 	@echo "make synth-accept     rewrite docs/synth/area.json with the fresh synthesis figures"
 	@echo "make cov              Verilator --coverage build, the regression (SEEDS=20 cases each, SEED=1), annotated sources in out/cov/, summary in docs/coverage.md"
+	@echo "make fuzz             every fuzz target (fuzz/, libFuzzer on stable) for FUZZ_TIME s each (default 600), corpus in $(OUT)/fuzz (FUZZ_TARGETS=)"
+	@echo "make fuzz-ci          every fuzz target, about 60 s in all, fixed seed, the checked-in corpus only (CI)"
 	@echo "make regress          every testbench over many seeds in parallel, JUnit XML in $(OUT)/regress/ (SEEDS= TESTS=regex SEED= JOBS=; TEST= CASE_SEED= replays one case)"
 
 deps:
@@ -146,6 +148,17 @@ synth:
 
 synth-accept:
 	@python3 scripts/synth/synth.py --accept
+
+# Fuzzing (docs/fuzzing.md): scripts/fuzz.sh builds fuzz/ with SanitizerCoverage on the stable
+# toolchain (no cargo-fuzz needed) and runs libFuzzer. A crash exits 1 and leaves the input in
+# $(OUT)/fuzz/artifacts/<target>/.
+FUZZ_TIME    ?= 600
+FUZZ_TARGETS ?=
+fuzz:
+	@FUZZ_TIME=$(FUZZ_TIME) FUZZ_OUT=$(OUT)/fuzz scripts/fuzz.sh run $(FUZZ_TARGETS)
+
+fuzz-ci:
+	@FUZZ_OUT=$(OUT)/fuzz scripts/fuzz.sh ci
 
 lint:
 	@$(VL) scripts/lint-rtl.sh; \
