@@ -139,11 +139,13 @@ list)
     all_targets
     ;;
 build)
-    mapfile -t ts < <(targets_from "$@")
+    list=$(targets_from "$@") || exit 2
+    mapfile -t ts <<<"$list"
     build "${ts[@]}"
     ;;
 run)
-    mapfile -t ts < <(targets_from "$@")
+    list=$(targets_from "$@") || exit 2
+    mapfile -t ts <<<"$list"
     build "${ts[@]}"
     secs="${FUZZ_TIME:-600}"
     fail=0
@@ -157,7 +159,8 @@ ci)
     if [ $# -eq 0 ] && [ -z "${FUZZ_TARGETS:-}" ]; then
         mapfile -t ts < <(ci_targets)
     else
-        mapfile -t ts < <(targets_from "$@")
+        list=$(targets_from "$@") || exit 2
+        mapfile -t ts <<<"$list"
     fi
     start=$(date +%s)
     build "${ts[@]}"
