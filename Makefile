@@ -158,7 +158,7 @@ fuzz:
 	@FUZZ_TIME=$(FUZZ_TIME) FUZZ_OUT=$(OUT)/fuzz scripts/fuzz.sh run $(FUZZ_TARGETS)
 
 fuzz-ci:
-	@FUZZ_OUT=$(OUT)/fuzz scripts/fuzz.sh ci
+	@FUZZ_OUT=$(OUT)/fuzz scripts/fuzz.sh ci $(FUZZ_TARGETS)
 
 lint:
 	@$(VL) scripts/lint-rtl.sh; \
