@@ -32,7 +32,7 @@ SOAK_DROP  ?= 1e-3
 # Find or install Verilator and export VERILATOR / VERILATOR_ROOT for the recipe.
 VL     := set -eo pipefail; vl="$$(scripts/verilator.sh)"; export $$vl;
 
-.PHONY: all deps build test test-wheel lint run run-port fault-soak sweep studies wave unit bench regress soak cov synth synth-accept resume-check help clean
+.PHONY: all deps build test test-wheel lint run run-port fault-soak sweep studies wave unit bench regress soak cov synth synth-accept resume-check fuzz fuzz-ci help clean
 
 all: build
 
@@ -55,6 +55,8 @@ help:
 	@echo "make soak             back-pressure and load soak, port and switch, random initial values, deadlock watchdog (SOAK_CYCLES=10000000 SEED= WATCHDOG=)"
 	@echo "make cov              Verilator --coverage build, the regression (SEEDS=20 cases each, SEED=1), annotated sources in out/cov/, summary in docs/coverage.md"
 	@echo "make resume-check     kill-and-resume check (SIGKILL at random moments, resume, outputs byte for byte) on RM1 at batch 8, then checkpoint size and overhead (SEED=)"
+	@echo "make fuzz             every fuzz target (fuzz/, libFuzzer on stable) for FUZZ_TIME s each (default 600), corpus in $(OUT)/fuzz (FUZZ_TARGETS=)"
+	@echo "make fuzz-ci          the fuzz targets that need no RTL build, about 60 s in all, fixed seed, the checked-in corpus only (CI)"
 	@echo "make regress          every testbench over many seeds in parallel, JUnit XML in $(OUT)/regress/ (SEEDS= TESTS=regex SEED= JOBS=; TEST= CASE_SEED= replays one case)"
 
 deps:
@@ -195,6 +197,17 @@ synth:
 
 synth-accept:
 	@python3 scripts/synth/synth.py --accept
+
+# Fuzzing (docs/fuzzing.md): scripts/fuzz.sh builds fuzz/ with SanitizerCoverage on the stable
+# toolchain (no cargo-fuzz needed) and runs libFuzzer. A crash exits 1 and leaves the input in
+# $(OUT)/fuzz/artifacts/<target>/.
+FUZZ_TIME    ?= 600
+FUZZ_TARGETS ?=
+fuzz:
+	@FUZZ_TIME=$(FUZZ_TIME) FUZZ_OUT=$(OUT)/fuzz scripts/fuzz.sh run $(FUZZ_TARGETS)
+
+fuzz-ci:
+	@FUZZ_OUT=$(OUT)/fuzz scripts/fuzz.sh ci $(FUZZ_TARGETS)
 
 lint:
 	@$(VL) scripts/lint-rtl.sh; \

@@ -29,8 +29,8 @@ pub use stackdist::{LruStream, StackProfile, CDF_END_TOLERANCE};
 pub use stats::{
     reuse_bounds, reuse_bucket, trace_stats, Pooling, ReuseBucket, TableStats, TraceStats,
 };
-pub use trace::{read_trace_npz, write_trace_npz, Trace};
+pub use trace::{read_trace_npz, read_trace_npz_bytes, write_trace_npz, Trace};
 pub use weights::{
-    read_npy, read_npy_f32, read_weights_npz, synthetic_weight, write_npy_f32, write_weights_npz,
-    Table, Weights,
+    read_npy, read_npy_f32, read_weights_npz, read_weights_npz_bytes, synthetic_weight,
+    write_npy_f32, write_weights_npz, Table, Weights,
 };

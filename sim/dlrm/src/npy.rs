@@ -1,7 +1,7 @@
 //! `.npy` encoding (format versions 1.0, 2.0 and 3.0, little-endian, C order) and `.npz` archives of them.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Cursor, Read, Seek, Write};
 use std::path::Path;
 
 use zip::write::SimpleFileOptions;
@@ -777,10 +777,14 @@ pub(crate) fn list_names(names: &[String]) -> String {
     }
 }
 
+/// What an `.npz` archive is read from: a buffered file, or bytes in memory.
+pub(crate) trait ReadSeek: Read + Seek {}
+impl<T: Read + Seek> ReadSeek for T {}
+
 /// An open `.npz` archive.
 pub(crate) struct Npz {
     file: String,
-    archive: ZipArchive<BufReader<File>>,
+    archive: ZipArchive<Box<dyn ReadSeek>>,
     names: Vec<String>,
 }
 
@@ -796,13 +800,24 @@ impl Npz {
                 "is a directory, expected a .npz (zip) archive",
             ));
         }
-        if meta.len() == 0 {
+        Npz::from_reader(file, meta.len(), Box::new(BufReader::new(f)))
+    }
+
+    /// Opens an archive held in memory; `file` names it in errors.
+    pub fn from_bytes(file: &str, bytes: &[u8]) -> Result<Npz, DlrmError> {
+        let len = bytes.len() as u64;
+        Npz::from_reader(file.to_string(), len, Box::new(Cursor::new(bytes.to_vec())))
+    }
+
+    /// Opens an archive of `len` bytes from `r` and lists its arrays.
+    fn from_reader(file: String, len: u64, r: Box<dyn ReadSeek>) -> Result<Npz, DlrmError> {
+        if len == 0 {
             return Err(DlrmError::archive(
                 &file,
                 "empty file (0 bytes), expected a .npz (zip) archive",
             ));
         }
-        let archive = ZipArchive::new(BufReader::new(f)).map_err(|e| {
+        let archive = ZipArchive::new(r).map_err(|e| {
             DlrmError::archive(
                 &file,
                 format!("not a .npz (zip) archive, or a truncated one: {e}"),

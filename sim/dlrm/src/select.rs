@@ -161,7 +161,16 @@ pub fn read_trace_npz_subset(
     table_sel: Option<&[usize]>,
     sample_sel: Option<Range<usize>>,
 ) -> Result<Trace, DlrmError> {
-    let mut npz = Npz::open(path)?;
+    subset_of(Npz::open(path)?, tables, table_sel, sample_sel)
+}
+
+/// [`read_trace_npz_subset`] of an open archive.
+pub(crate) fn subset_of(
+    mut npz: Npz,
+    tables: Option<usize>,
+    table_sel: Option<&[usize]>,
+    sample_sel: Option<Range<usize>>,
+) -> Result<Trace, DlrmError> {
     let file = npz.file().to_string();
     if npz.has("per_sample_weights") {
         return Err(DlrmError::Unsupported {

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::error::DlrmError;
-use crate::npy::{shape_str, Dtype, NpzWriter};
+use crate::npy::{shape_str, Dtype, Npz, NpzWriter};
 
 pub(crate) const INT_WORDS: &str = "int64 (<i8) or int32 (<i4)";
 pub(crate) const INT_TYPES: &[Dtype] = &[Dtype::I64, Dtype::I32];
@@ -194,6 +194,15 @@ pub(crate) fn check_offsets(
 pub fn read_trace_npz(path: &Path, tables: Option<usize>) -> Result<Trace, DlrmError> {
     // The whole trace is the subset with every table and every sample.
     crate::select::read_trace_npz_subset(path, tables, None, None)
+}
+
+/// [`read_trace_npz`] of an archive held in memory (`name` stands for the file in errors).
+pub fn read_trace_npz_bytes(
+    name: &str,
+    bytes: &[u8],
+    tables: Option<usize>,
+) -> Result<Trace, DlrmError> {
+    crate::select::subset_of(Npz::from_bytes(name, bytes)?, tables, None, None)
 }
 
 /// T and B of a trace whose `offsets` has `offsets_len` (>= 1) elements: from the `lengths` shape

@@ -124,7 +124,19 @@ fn table_number(name: &str) -> Option<usize> {
 /// Reads weights from a `.npz` with arrays `table_0`, `table_1`, ... (float32, 2-D rows x dim,
 /// C order). All tables share one dimension, which must equal `dim` if given. Other arrays are ignored.
 pub fn read_weights_npz(path: &Path, dim: Option<usize>) -> Result<Weights, DlrmError> {
-    let mut npz = Npz::open(path)?;
+    weights_of(Npz::open(path)?, dim)
+}
+
+/// [`read_weights_npz`] of an archive held in memory (`name` stands for the file in errors).
+pub fn read_weights_npz_bytes(
+    name: &str,
+    bytes: &[u8],
+    dim: Option<usize>,
+) -> Result<Weights, DlrmError> {
+    weights_of(Npz::from_bytes(name, bytes)?, dim)
+}
+
+fn weights_of(mut npz: Npz, dim: Option<usize>) -> Result<Weights, DlrmError> {
     let file = npz.file().to_string();
     let mut numbers: Vec<usize> = npz.names().iter().filter_map(|n| table_number(n)).collect();
     numbers.sort_unstable();

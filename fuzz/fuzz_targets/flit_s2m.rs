@@ -1,0 +1,8 @@
+#![no_main]
+//! Fuzz target `flit_s2m`: see the function it calls in `fuzz/src/lib.rs`.
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    pifs_fuzz::flits(pifs_cxl::Dir::S2M, data);
+});
