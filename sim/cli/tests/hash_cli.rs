@@ -139,6 +139,8 @@ fn out_trace_is_the_library_mapping_in_range() {
         s(&f),
         "--out-mapping",
         "frequency",
+        "--out",
+        s(&tmp("hash-mapped-out")),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
