@@ -613,6 +613,30 @@ pub struct Soaked<C> {
     pub stopped: bool,
 }
 
+impl<C: Default> Soaked<C> {
+    /// The model could not be built.
+    fn failed(error: String) -> Self {
+        Soaked {
+            counts: C::default(),
+            error: Some(error),
+            stopped: false,
+        }
+    }
+
+    /// The outcome of a run: `Ok(true)` all cycles done, `Ok(false)` stopped early, or an error.
+    fn of(counts: C, run: Result<bool, String>) -> Self {
+        let (error, stopped) = match run {
+            Ok(done) => (None, !done),
+            Err(e) => (Some(e), false),
+        };
+        Soaked {
+            counts,
+            error,
+            stopped,
+        }
+    }
+}
+
 /// Play scenarios into one Verilated port until it has simulated `cycles` cycles. `progress`
 /// is called with the cycle count before each scenario; it returns false to stop early.
 pub fn soak_port(
@@ -624,27 +648,13 @@ pub fn soak_port(
 ) -> Soaked<PortSoakCounts> {
     let rtl = match RtlPort::new(seed, None) {
         Ok(r) => r,
-        Err(e) => {
-            return Soaked {
-                counts: PortSoakCounts::default(),
-                error: Some(e.to_string()),
-                stopped: false,
-            }
-        }
+        Err(e) => return Soaked::failed(e.to_string()),
     };
     let mut port = SoakPort::new(rtl, seed, watchdog, inject);
     let r = port_scenarios(&mut port, seed, cycles, progress);
     let counts = port.finish_counts();
     let finished = port.finish().map_err(|e| e.to_string());
-    let (error, stopped) = match r.and_then(|done| finished.map(|_| done)) {
-        Ok(done) => (None, !done),
-        Err(e) => (Some(e), false),
-    };
-    Soaked {
-        counts,
-        error,
-        stopped,
-    }
+    Soaked::of(counts, r.and_then(|done| finished.map(|_| done)))
 }
 
 fn port_scenarios(
@@ -1140,27 +1150,13 @@ pub fn soak_switch(
 ) -> Soaked<SwitchSoakCounts> {
     let rtl = match RtlSwitch::new(seed, None) {
         Ok(r) => r,
-        Err(e) => {
-            return Soaked {
-                counts: SwitchSoakCounts::default(),
-                error: Some(e.to_string()),
-                stopped: false,
-            }
-        }
+        Err(e) => return Soaked::failed(e.to_string()),
     };
     let mut sw = SoakSwitch::new(rtl, seed, watchdog, inject);
     let r = switch_scenarios(&mut sw, seed, cycles, progress);
     let counts = sw.finish_counts();
     let finished = sw.finish().map_err(|e| e.to_string());
-    let (error, stopped) = match r.and_then(|done| finished.map(|_| done)) {
-        Ok(done) => (None, !done),
-        Err(e) => (Some(e), false),
-    };
-    Soaked {
-        counts,
-        error,
-        stopped,
-    }
+    Soaked::of(counts, r.and_then(|done| finished.map(|_| done)))
 }
 
 fn switch_scenarios(

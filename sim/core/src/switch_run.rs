@@ -223,16 +223,7 @@ pub fn run_switch(
             }
             match &mut st.links {
                 None => sw.push_flits(p, &flits),
-                Some(l) => {
-                    for &(c, f) in &flits {
-                        l.s2m.push(c, f);
-                    }
-                    wire.clear();
-                    l.s2m.transmit(now, now + step, &mut wire);
-                    let on_wire: Vec<(u64, Flit)> = wire.iter().map(|&(c, w, _)| (c, w)).collect();
-                    sw.push_flits(p, &on_wire);
-                    l.shadow.push(&wire);
-                }
+                Some(l) => sw.push_flits(p, &l.s2m_step(&flits, now, step, &mut wire)),
             }
         }
         now += step;

@@ -254,6 +254,24 @@ impl PortLinks {
             m2s: self.m2s.stats(),
         }
     }
+
+    /// Queue the device's S2M `flits` at the link's sender and return the wire flits that reach
+    /// the port in [now, now + step); the shadow receiver sees the same (`wire` is scratch).
+    pub(crate) fn s2m_step(
+        &mut self,
+        flits: &[(u64, Flit)],
+        now: u64,
+        step: u64,
+        wire: &mut Vec<(u64, Flit, Flit)>,
+    ) -> Vec<(u64, Flit)> {
+        for &(c, f) in flits {
+            self.s2m.push(c, f);
+        }
+        wire.clear();
+        self.s2m.transmit(now, now + step, wire);
+        self.shadow.push(wire);
+        wire.iter().map(|&(c, w, _)| (c, w)).collect()
+    }
 }
 
 /// Address of line `l` of row `r` of table `t`: tables sit 2^40 bytes apart.
@@ -777,17 +795,8 @@ fn drive_port(
         }
         match &mut links {
             None => acc.push_flits(&flits),
-            Some(l) => {
-                // Through the link's sender: the flits arriving in this step go to the port.
-                for &(c, f) in &flits {
-                    l.s2m.push(c, f);
-                }
-                wire.clear();
-                l.s2m.transmit(now, now + step, &mut wire);
-                let on_wire: Vec<(u64, Flit)> = wire.iter().map(|&(c, w, _)| (c, w)).collect();
-                acc.push_flits(&on_wire);
-                l.shadow.push(&wire);
-            }
+            // Through the link's sender: the flits arriving in this step go to the port.
+            Some(l) => acc.push_flits(&l.s2m_step(&flits, now, step, &mut wire)),
         }
         now += step;
         acc.run_to(now)?;
