@@ -98,7 +98,7 @@ rust::Vec<uint8_t> PortSim::save_state() {
   put(os, kPortTag);
   for (uint64_t v : {cycle_, flits_done_, crc_errors_, proto_errors_, ndr_, cmd_errors_,
                      tag_errors_, flit_stall_, res_stall_, lines_, rng_, cmds_taken_, cmd_stall_,
-                     static_cast<uint64_t>(res_ready_percent_), ctx_->time()}) {
+                     llr_discards_, static_cast<uint64_t>(res_ready_percent_), ctx_->time()}) {
     put(os, v);
   }
   os << *top_;
@@ -113,7 +113,7 @@ void PortSim::restore_state(rust::Slice<const uint8_t> bytes) {
   if (get(is) != kPortTag) throw std::runtime_error("port state: not a port state blob");
   for (uint64_t* v : {&cycle_, &flits_done_, &crc_errors_, &proto_errors_, &ndr_, &cmd_errors_,
                       &tag_errors_, &flit_stall_, &res_stall_, &lines_, &rng_, &cmds_taken_,
-                      &cmd_stall_}) {
+                      &cmd_stall_, &llr_discards_}) {
     *v = get(is);
   }
   res_ready_percent_ = static_cast<uint32_t>(get(is));
@@ -135,7 +135,7 @@ rust::Vec<uint8_t> SwitchSim::save_state() {
   put(os, port_.size());
   for (const PortCount& p : port_) {
     for (uint64_t v : {p.flits, p.crc, p.proto, p.ndr, p.cmd_err, p.tag_err, p.flit_stall,
-                       p.res_stall, p.lines}) {
+                       p.res_stall, p.lines, p.llr_discards}) {
       put(os, v);
     }
   }
@@ -154,7 +154,7 @@ void SwitchSim::restore_state(rust::Slice<const uint8_t> bytes) {
   if (get(is) != port_.size()) throw std::runtime_error("switch state: different port count");
   for (PortCount& p : port_) {
     for (uint64_t* v : {&p.flits, &p.crc, &p.proto, &p.ndr, &p.cmd_err, &p.tag_err,
-                        &p.flit_stall, &p.res_stall, &p.lines}) {
+                        &p.flit_stall, &p.res_stall, &p.lines, &p.llr_discards}) {
       *v = get(is);
     }
   }

@@ -260,10 +260,7 @@ uint64_t SwitchSim::run(uint64_t max_cycles, bool stop_when_idle) {
         llr_.push_back(LlrOut{cycle_, static_cast<uint8_t>(p), (lreq & bit) != 0,
                               static_cast<uint8_t>(field(top_->port_llr_seq_o, p * 8, 8))});
       }
-      if (ldis & bit) {
-        if (llr_discards_.size() < kPorts) llr_discards_.resize(kPorts, 0);
-        ++llr_discards_[p];
-      }
+      c.llr_discards += (ldis & bit) != 0;
     }
     cmd_errors_ += __builtin_popcountll(field(top_->cmd_err_o, 0, kPorts));
     const uint64_t cmd_fire = cv & field(top_->cmd_ready_o, 0, kPorts);
@@ -368,7 +365,7 @@ rust::Vec<LlrOut> SwitchSim::take_llr() {
 }
 
 uint64_t SwitchSim::llr_discards(uint32_t port) const {
-  return port < llr_discards_.size() ? llr_discards_[port] : 0;
+  return port < port_.size() ? port_[port].llr_discards : 0;
 }
 
 }  // namespace pifs

@@ -56,7 +56,7 @@ class SwitchSim {
  private:
   struct PortCount {
     uint64_t flits = 0, crc = 0, proto = 0, ndr = 0, cmd_err = 0, tag_err = 0;
-    uint64_t flit_stall = 0, res_stall = 0, lines = 0;
+    uint64_t flit_stall = 0, res_stall = 0, lines = 0, llr_discards = 0;
   };
 
   void edge(uint8_t clk);
@@ -86,7 +86,6 @@ class SwitchSim {
   uint32_t memrd_ready_percent_ = 100;
   bool finished_ = false;
   std::vector<LlrOut> llr_;
-  std::vector<uint64_t> llr_discards_;
 };
 
 std::unique_ptr<SwitchSim> new_switch_sim(uint64_t seed, rust::Str wave_path, uint64_t wave_from,
