@@ -52,6 +52,23 @@ struct WaveVar final {
   bool io;
 };
 
+struct PortProbe final {
+  bool flit_valid;
+  bool flit_ready;
+  bool cmd_valid;
+  bool cmd_ready;
+  bool res_valid;
+  bool res_ready;
+  bool busy;
+  std::uint64_t flits_queued;
+  std::uint64_t flit_next_at;
+  std::uint64_t cmds_queued;
+  std::uint64_t cmd_next_at;
+  std::uint64_t cmds_taken;
+  std::uint64_t cmd_stall_cycles;
+  std::array<std::uint32_t, 16> res_data;
+};
+
 struct Counters final {
   std::uint64_t cycles;
   std::uint64_t flits;
