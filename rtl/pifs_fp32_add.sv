@@ -9,9 +9,13 @@
 // - NaN: every NaN result is the canonical quiet NaN 32'h7FC0_0000, whatever the input NaN
 //   payloads or signs (NaN payloads are not propagated). No exception flags are produced.
 //
-// Timing: the operands are sampled at the end of cycle t and their sum drives sum_o (straight
-// from a register) in cycle t+2. A new pair can be given every cycle; there is no stall and no
-// valid bit, so the lane is a pure datapath and needs no reset.
+// Timing: the operands are sampled at the end of cycle t when en_i is high, and their sum
+// drives sum_o (straight from a register) in cycle t+2. A new pair can be given every cycle;
+// there is no stall. A cycle with en_i low samples nothing: each stage register holds, so sum_o
+// keeps the last sum until the next enabled pair reaches it. The enables gate the whole
+// datapath of a stage (its logic is evaluated inside the enabled register update), which is
+// also what keeps a Verilated lane from computing sums nobody reads; in hardware they are
+// clock enables. Only the stage-2 enable has a reset.
 //
 // Pipeline split:
 // - stage 1 (a_i/b_i -> s1_q): unpack, NaN/infinity detection, magnitude compare and swap so
@@ -21,15 +25,16 @@
 //   carry-out, or a leading-zero left shift limited by the exponent so that tiny results become
 //   subnormal), round to nearest even, exponent overflow to infinity, final result select.
 module pifs_fp32_add (
-  // Clock. rst_ni is unused: the lane holds no control state (see unused_rst below).
+  // Clock and active-low asynchronous reset (of the stage-2 enable only).
   input  logic        clk_i,
   input  logic        rst_ni,
 
-  // Operands (binary32 bit patterns), sampled at the end of cycle t.
+  // Operands (binary32 bit patterns), sampled at the end of cycle t when en_i is high.
+  input  logic        en_i,
   input  logic [31:0] a_i,
   input  logic [31:0] b_i,
 
-  // a_i + b_i of cycle t, registered, valid in cycle t+2.
+  // a_i + b_i of the last enabled cycle t, registered, from cycle t+2.
   output logic [31:0] sum_o
 );
 
@@ -41,11 +46,6 @@ module pifs_fp32_add (
 
   localparam logic [31:0] CanonicalNan = 32'h7FC0_0000;
   localparam logic [ExpW-1:0] ExpMax = '1;    // exponent field of infinities and NaNs
-
-  // The datapath is self-contained: no valid bit, so the reset is not needed. The lowRISC
-  // "unused_" naming waives Verilator's UNUSEDSIGNAL for it.
-  logic unused_rst;
-  assign unused_rst = rst_ni;
 
   ////////////////////////
   // Helper functions   //
@@ -97,64 +97,67 @@ module pifs_fp32_add (
     logic [AlnW-1:0] sig_small;  // smaller significand aligned to sig_big, guard/round/sticky
   } stage1_t;
 
-  stage1_t s1_d, s1_q;
+  stage1_t s1_q;
 
-  logic            a_nan, b_nan, a_inf, b_inf;
-  logic            swap;
-  logic [31:0]     op_big;    // larger-magnitude operand
-  logic [30:0]     op_small;  // smaller-magnitude operand, sign dropped
-  logic [ExpW-1:0] exp_big, exp_small, exp_diff;
+  function automatic stage1_t stage1(logic [31:0] a, logic [31:0] b);
+    stage1_t         s;
+    logic            a_nan, b_nan, a_inf, b_inf;
+    logic            swap;
+    logic [31:0]     op_big;    // larger-magnitude operand
+    logic [30:0]     op_small;  // smaller-magnitude operand, sign dropped
+    logic [ExpW-1:0] exp_big, exp_small, exp_diff;
 
-  always_comb begin
-    a_nan = (a_i[30:23] == ExpMax) && (a_i[22:0] != '0);
-    b_nan = (b_i[30:23] == ExpMax) && (b_i[22:0] != '0);
-    a_inf = (a_i[30:23] == ExpMax) && (a_i[22:0] == '0);
-    b_inf = (b_i[30:23] == ExpMax) && (b_i[22:0] == '0);
+    a_nan = (a[30:23] == ExpMax) && (a[22:0] != '0);
+    b_nan = (b[30:23] == ExpMax) && (b[22:0] != '0);
+    a_inf = (a[30:23] == ExpMax) && (a[22:0] == '0);
+    b_inf = (b[30:23] == ExpMax) && (b[22:0] == '0);
 
     // Exponent and fraction together compare as an unsigned magnitude. On a tie a stays big.
-    swap     = b_i[30:0] > a_i[30:0];
-    op_big   = swap ? b_i : a_i;
-    op_small = swap ? a_i[30:0] : b_i[30:0];
+    swap     = b[30:0] > a[30:0];
+    op_big   = swap ? b : a;
+    op_small = swap ? a[30:0] : b[30:0];
 
     // Subnormals (exponent field 0) have effective exponent 1 and no hidden bit.
     exp_big   = (op_big[30:23] == '0) ? ExpW'(1) : op_big[30:23];
     exp_small = (op_small[30:23] == '0) ? ExpW'(1) : op_small[30:23];
     exp_diff  = exp_big - exp_small;  // never negative: |op_big| >= |op_small|
 
-    s1_d           = '0;
-    s1_d.is_nan    = a_nan || b_nan || (a_inf && b_inf && (a_i[31] != b_i[31]));
-    s1_d.is_inf    = (a_inf || b_inf) && !s1_d.is_nan;
-    s1_d.sign      = op_big[31];  // an infinity operand is always the big one
-    s1_d.eff_sub   = a_i[31] != b_i[31];
-    s1_d.exp       = exp_big;
-    s1_d.sig_big   = {op_big[30:23] != '0, op_big[22:0]};
-    s1_d.sig_small = shift_right_sticky({op_small[30:23] != '0, op_small[22:0], 3'b000},
-                                        exp_diff);
-  end
+    s           = '0;
+    s.is_nan    = a_nan || b_nan || (a_inf && b_inf && (a[31] != b[31]));
+    s.is_inf    = (a_inf || b_inf) && !s.is_nan;
+    s.sign      = op_big[31];  // an infinity operand is always the big one
+    s.eff_sub   = a[31] != b[31];
+    s.exp       = exp_big;
+    s.sig_big   = {op_big[30:23] != '0, op_big[22:0]};
+    s.sig_small = shift_right_sticky({op_small[30:23] != '0, op_small[22:0], 3'b000}, exp_diff);
+    return s;
+  endfunction
 
+  // Stage-1 register: loaded only in enabled cycles (the stage's logic is evaluated there).
   always_ff @(posedge clk_i) begin
-    s1_q <= s1_d;
+    if (en_i) begin
+      s1_q <= stage1(a_i, b_i);
+    end
   end
 
   ///////////////////////////////////////////////////////////////
   // Stage 2: add/subtract, normalise, round, pack             //
   ///////////////////////////////////////////////////////////////
 
-  logic [AlnW:0]       sum_raw;    // bit AlnW is the carry-out of an addition
-  logic [ShW-1:0]      lz_count;
-  logic [ShW-1:0]      norm_shift;
-  logic [AlnW-1:0]     norm_sig;   // hidden bit at AlnW-1, guard/round/sticky at 2/1/0
-  logic [ExpW+1:0]     norm_exp;
-  logic [ExpW+1:0]     exp_field;
-  logic                round_up;
-  logic [ExpW+ManW+1:0] rounded;   // {exponent field, fraction} after rounding
-  logic [31:0]         sum_d, sum_q;
+  function automatic logic [31:0] stage2(stage1_t s1);
+    logic [AlnW:0]        sum_raw;    // bit AlnW is the carry-out of an addition
+    logic [ShW-1:0]       lz_count;
+    logic [ShW-1:0]       norm_shift;
+    logic [AlnW-1:0]      norm_sig;   // hidden bit at AlnW-1, guard/round/sticky at 2/1/0
+    logic [ExpW+1:0]      norm_exp;
+    logic [ExpW+1:0]      exp_field;
+    logic                 round_up;
+    logic [ExpW+ManW+1:0] rounded;    // {exponent field, fraction} after rounding
 
-  always_comb begin
-    if (s1_q.eff_sub) begin
-      sum_raw = {1'b0, s1_q.sig_big, 3'b000} - {1'b0, s1_q.sig_small};
+    if (s1.eff_sub) begin
+      sum_raw = {1'b0, s1.sig_big, 3'b000} - {1'b0, s1.sig_small};
     end else begin
-      sum_raw = {1'b0, s1_q.sig_big, 3'b000} + {1'b0, s1_q.sig_small};
+      sum_raw = {1'b0, s1.sig_big, 3'b000} + {1'b0, s1.sig_small};
     end
 
     lz_count   = count_leading_zeros(sum_raw[AlnW-1:0]);
@@ -162,17 +165,17 @@ module pifs_fp32_add (
     if (sum_raw[AlnW]) begin
       // Carry-out: shift right by one, keeping the dropped bit in the sticky bit.
       norm_sig = {sum_raw[AlnW:2], sum_raw[1] | sum_raw[0]};
-      norm_exp = (ExpW+2)'(s1_q.exp) + (ExpW+2)'(1);
+      norm_exp = (ExpW+2)'(s1.exp) + (ExpW+2)'(1);
     end else begin
       // Left shift to bring the leading one to the hidden-bit position, but never below the
       // minimum exponent 1: what is still not normalised there is a subnormal result.
-      if ((ExpW+2)'(lz_count) < (ExpW+2)'(s1_q.exp)) begin
+      if ((ExpW+2)'(lz_count) < (ExpW+2)'(s1.exp)) begin
         norm_shift = lz_count;
       end else begin
-        norm_shift = ShW'(s1_q.exp - ExpW'(1));
+        norm_shift = ShW'(s1.exp - ExpW'(1));
       end
       norm_sig = sum_raw[AlnW-1:0] << norm_shift;
-      norm_exp = (ExpW+2)'(s1_q.exp) - (ExpW+2)'(norm_shift);
+      norm_exp = (ExpW+2)'(s1.exp) - (ExpW+2)'(norm_shift);
     end
 
     // Subnormal results have exponent field 0. Rounding is an increment of the packed
@@ -182,22 +185,35 @@ module pifs_fp32_add (
     round_up  = norm_sig[2] && (norm_sig[1] || norm_sig[0] || norm_sig[3]);
     rounded   = {exp_field, norm_sig[AlnW-2:3]} + (ExpW+ManW+2)'(round_up);
 
-    if (s1_q.is_nan) begin
-      sum_d = CanonicalNan;
-    end else if (s1_q.is_inf) begin
-      sum_d = {s1_q.sign, ExpMax, {ManW{1'b0}}};
+    if (s1.is_nan) begin
+      return CanonicalNan;
+    end else if (s1.is_inf) begin
+      return {s1.sign, ExpMax, {ManW{1'b0}}};
     end else if (sum_raw == '0) begin
       // Exact zero: -0 only when both operands are -0; x + (-x) is +0 under RNE.
-      sum_d = {s1_q.sign && !s1_q.eff_sub, 31'b0};
+      return {s1.sign && !s1.eff_sub, 31'b0};
     end else if (rounded[ExpW+ManW+1:ManW] >= (ExpW+2)'(ExpMax)) begin
-      sum_d = {s1_q.sign, ExpMax, {ManW{1'b0}}};
+      return {s1.sign, ExpMax, {ManW{1'b0}}};
+    end
+    return {s1.sign, rounded[ExpW+ManW-1:0]};
+  endfunction
+
+  logic        s1_en_q;  // s1_q was loaded in the last cycle: stage 2 has work
+  logic [31:0] sum_q;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      s1_en_q <= 1'b0;
     end else begin
-      sum_d = {s1_q.sign, rounded[ExpW+ManW-1:0]};
+      s1_en_q <= en_i;
     end
   end
 
+  // Stage-2 register: loaded only when stage 1 was (the stage's logic is evaluated there).
   always_ff @(posedge clk_i) begin
-    sum_q <= sum_d;
+    if (s1_en_q) begin
+      sum_q <= stage2(s1_q);
+    end
   end
 
   assign sum_o = sum_q;

@@ -165,6 +165,7 @@ module pifs_port_acc
     pifs_fp32_add u_add (
       .clk_i,
       .rst_ni,
+      .en_i  (arr_v),
       .a_i   (arr_opnd[32 * i +: 32]),
       .b_i   (line_data_i[32 * i +: 32]),
       .sum_o (wb_sum[32 * i +: 32])
@@ -213,6 +214,7 @@ module pifs_port_acc
     pifs_fp32_add u_add (
       .clk_i,
       .rst_ni,
+      .en_i  (red_go),
       .a_i   (part_q[red_cur_bag][red_line_q][0][32 * i +: 32]),
       .b_i   (part_q[red_cur_bag][red_line_q][1][32 * i +: 32]),
       .sum_o (red_sum[32 * i +: 32])

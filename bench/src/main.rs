@@ -319,8 +319,17 @@ fn native_rep(native: &Path, path: &Path, stim: &Stimulus) -> Result<(f64, f64)>
     Ok((cps, seconds))
 }
 
-/// One RM1 run at 8 ports, timed around `system::run` (trace generation excluded).
-fn rm1_run(backend: Backend, batch: usize, seed: u64) -> Result<(f64, u64, u64)> {
+/// How RM1 is run for a lookups/s figure: the switch RTL (or its model) with its dispatcher, or
+/// 8 separate port models (`pifs run`) on `threads` threads.
+#[derive(Clone, Copy)]
+enum Level {
+    Switch,
+    Ports { threads: usize },
+}
+
+/// One RM1 run at 8 ports, timed around the run loop (trace generation excluded): seconds,
+/// lookups, port cycles simulated (sum over the ports).
+fn rm1_run(backend: Backend, level: Level, batch: usize, seed: u64) -> Result<(f64, u64, u64)> {
     let p = pifs_dlrm::RM1;
     let trace = pifs_dlrm::generate(p.tables, p.rows, batch, p.lookups, IndexDist::Uniform, seed)?;
     let weights = Weights::Synthetic { dim: p.dim };
@@ -329,33 +338,75 @@ fn rm1_run(backend: Backend, batch: usize, seed: u64) -> Result<(f64, u64, u64)>
         ports: 8,
         seed,
         workload: "rm1".into(),
+        threads: match level {
+            Level::Switch => 1,
+            Level::Ports { threads } => threads,
+        },
         ..RunConfig::default()
     };
     let t = Instant::now();
-    let out = system::run(&trace, &weights, &cfg)?;
+    let out = match level {
+        Level::Switch => pifs_sim::switch_run::run_switch(&trace, &weights, &cfg)?,
+        Level::Ports { .. } => system::run(&trace, &weights, &cfg)?,
+    };
     let secs = t.elapsed().as_secs_f64();
-    let port_cycles = out.stats.ports.iter().map(|s| s.counters.cycles).sum();
+    let port_cycles = match level {
+        Level::Switch => out.stats.cycles,
+        Level::Ports { .. } => out.stats.ports.iter().map(|s| s.counters.cycles).sum(),
+    };
     Ok((secs, out.stats.lookups, port_cycles))
 }
 
 fn lookups(rep: &mut Report, o: &Opts) -> Result<()> {
-    for (backend, probe) in [(Backend::Rtl, 8usize), (Backend::Model, 64)] {
-        let (secs, _, _) = rm1_run(backend, probe, o.seed)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let runs = [
+        ("rtl_lookups_per_s", Backend::Rtl, Level::Switch, 4usize),
+        ("model_lookups_per_s", Backend::Model, Level::Switch, 32),
+        (
+            "rtl_ports_lookups_per_s",
+            Backend::Rtl,
+            Level::Ports { threads: cores },
+            8,
+        ),
+        (
+            "rtl_ports_1thread_lookups_per_s",
+            Backend::Rtl,
+            Level::Ports { threads: 1 },
+            8,
+        ),
+        (
+            "model_ports_lookups_per_s",
+            Backend::Model,
+            Level::Ports { threads: cores },
+            64,
+        ),
+        (
+            "model_ports_1thread_lookups_per_s",
+            Backend::Model,
+            Level::Ports { threads: 1 },
+            64,
+        ),
+    ];
+    for (name, backend, level, probe) in runs {
+        let (secs, _, _) = rm1_run(backend, level, probe, o.seed)?;
         let batch = ((o.seconds / secs * probe as f64) as usize).max(probe);
-        let (secs, lookups, cycles) = rm1_run(backend, batch, o.seed)?;
-        let name = format!("{}_lookups_per_s", backend.name());
+        let (secs, lookups, cycles) = rm1_run(backend, level, batch, o.seed)?;
+        let what = match level {
+            Level::Switch => {
+                "the 8-port switch (dispatchers, ports, upstream) as one model".to_string()
+            }
+            Level::Ports { threads } => format!("8 separate port models on {threads} thread(s)"),
+        };
         rep.add(
-            &name,
+            name,
             format!("{:.0}", lookups as f64 / secs),
-            format!(
-                "RM1 batch {batch}, 8 ports (8 separate port models, no switch RTL): {lookups} lookups in {secs:.2} s"
-            ),
+            format!("RM1 batch {batch}, {what}: {lookups} lookups in {secs:.2} s"),
         );
-        if backend == Backend::Rtl {
+        if name == "rtl_lookups_per_s" {
             rep.add(
-                "rtl_system_cycles_per_s",
+                "rtl_switch_cycles_per_s",
                 format!("{:.0}", cycles as f64 / secs),
-                format!("the same run: {cycles} port cycles simulated (sum over the 8 ports) per second"),
+                format!("the same run: {cycles} switch cycles simulated per second"),
             );
         }
     }

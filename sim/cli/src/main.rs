@@ -136,6 +136,10 @@ struct RunArgs {
     /// Percentage of cycles the upstream side accepts a partial sum (back-pressure below 100).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100))]
     res_ready: u32,
+    /// Ports simulated at once, each on its own thread (default: the machine's cores). The
+    /// output does not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
+    jobs: Option<u64>,
     #[command(flatten)]
     wave: WaveArgs,
     /// Skip the float64 bound check of the pooled output.
@@ -358,6 +362,10 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         wave: wave.clone(),
         workload: name.clone(),
         faults,
+        threads: a.jobs.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get()),
+            |j| j as usize,
+        ),
         ..RunConfig::default()
     };
     if wave.is_some() && (a.ckpt.checkpoint.is_some() || a.ckpt.resume.is_some()) {

@@ -39,6 +39,8 @@ fn is_zero(v: &u64) -> bool {
 /// The device model.
 pub struct MemDevice {
     decoder: Decoder,
+    /// Scratch for the messages one flit completed (reused: no allocation per flit).
+    msgs: Vec<Message>,
     packer: S2mPacker,
     rng: Rng,
     latency: u64,
@@ -66,6 +68,7 @@ impl MemDevice {
         let packer = S2mPacker::new(rng.next_u64());
         MemDevice {
             decoder: Decoder::new(Dir::M2S),
+            msgs: Vec::new(),
             packer,
             rng,
             latency,
@@ -112,11 +115,11 @@ impl MemDevice {
     /// An M2S flit reaching the device in cycle `at`.
     pub fn receive(&mut self, at: u64, flit: &Flit) -> Result<(), DecodeError> {
         self.counters.m2s_flits += 1;
-        let msgs = self
-            .decoder
-            .push(flit)
+        let mut msgs = std::mem::take(&mut self.msgs);
+        self.decoder
+            .push_into(flit, &mut msgs)
             .inspect_err(|_| self.counters.decode_errors += 1)?;
-        for m in msgs {
+        for m in msgs.drain(..) {
             if let Message::M2sReq(req) = m {
                 let extra = if self.jitter > 0 {
                     self.rng.below(self.jitter + 1)
@@ -146,6 +149,7 @@ impl MemDevice {
                 self.counters.reads += 1;
             }
         }
+        self.msgs = msgs;
         Ok(())
     }
 

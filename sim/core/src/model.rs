@@ -53,6 +53,10 @@ pub struct ModelPort {
     flits: VecDeque<(u64, Flit)>,
     flit_free: u64,
     decoder: Decoder,
+    /// Scratch: the decoder before the flit being decoded (a flit that breaks a packing rule
+    /// restores it) and the messages a flit completed; kept to reuse their memory.
+    saved: Decoder,
+    msgs: Vec<Message>,
     tags: Vec<Option<(u8, u8)>>,
     bags: Vec<Bag>,
     /// Bags complete, with the first cycle the reduce engine sees them.
@@ -85,6 +89,8 @@ impl ModelPort {
             flits: VecDeque::new(),
             flit_free: 0,
             decoder: Decoder::new(Dir::S2M),
+            saved: Decoder::new(Dir::S2M),
+            msgs: Vec::new(),
             tags: vec![None; NUM_TAGS],
             bags: vec![Bag::default(); NUM_BAGS],
             complete: Vec::new(),
@@ -173,15 +179,16 @@ impl ModelPort {
             }
         }
         // Like the RTL, a flit that breaks a packing rule is dropped whole: restore the decoder.
-        let saved = self.decoder.clone();
-        match self.decoder.push(flit) {
+        self.saved.clone_from(&self.decoder);
+        let mut msgs = std::mem::take(&mut self.msgs);
+        match self.decoder.push_into(flit, &mut msgs) {
             Err(DecodeError::Crc { .. }) => self.counters.crc_errors += 1,
             Err(DecodeError::Packing(_)) => {
-                self.decoder = saved;
+                std::mem::swap(&mut self.decoder, &mut self.saved);
                 self.counters.proto_errors += 1;
             }
-            Ok(msgs) => {
-                for m in msgs {
+            Ok(()) => {
+                for m in msgs.drain(..) {
                     match m {
                         Message::S2mNdr(_) => self.counters.ndr += 1,
                         Message::S2mDrs(h, data) => {
@@ -192,6 +199,7 @@ impl ModelPort {
                 }
             }
         }
+        self.msgs = msgs;
     }
 
     fn arrive(&mut self, a: u64, tag: u16, poison: bool, data: &[u8; 64]) {

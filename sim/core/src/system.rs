@@ -75,6 +75,9 @@ pub struct RunConfig {
     pub tier: Option<TierTiming>,
     /// Link faults, link-layer retry and device poison; None = fault-free links without retry.
     pub faults: Option<LinkFaults>,
+    /// Threads that simulate ports at once in [`run`] (each port is its own model on its own
+    /// thread; 0 or 1 = one after another). The output does not depend on it.
+    pub threads: usize,
 }
 
 /// Where rows live: interleaving of the embedding tables across the ports' memory devices.
@@ -119,6 +122,7 @@ impl Default for RunConfig {
             bag_release: None,
             tier: None,
             faults: None,
+            threads: 1,
         }
     }
 }
@@ -508,45 +512,44 @@ pub fn run_from(
             pieces.len()
         )));
     }
-    let mem = Memory::new(weights, row_lines);
     let reads = port_reads(&pieces, row_lines);
-    let mut seeds = Rng::new(cfg.seed);
-    let mut verilator =
-        (cfg.backend == Backend::Rtl && !done.is_empty()).then(crate::rtl::verilator_version);
-    for (p, port_pieces) in pieces.iter().enumerate() {
-        let seed = seeds.next_u64();
-        if p < done.len() {
-            continue;
-        }
+    let mut rng = Rng::new(cfg.seed);
+    let seeds: Vec<u64> = pieces.iter().map(|_| rng.next_u64()).collect();
+    let verilator = (cfg.backend == Backend::Rtl).then(crate::rtl::verilator_version);
+    // One port, start to finish, on a fresh model owned by the calling thread.
+    let run_port = |p: usize| -> Result<PortOutcome, SimError> {
+        let seed = seeds[p];
         let wave = cfg.wave.as_ref().filter(|w| w.port as usize == p);
         let mut acc: Box<dyn PortAccumulator> = match cfg.backend {
-            Backend::Rtl => {
-                verilator = Some(crate::rtl::verilator_version());
-                Box::new(RtlPort::new(seed, wave)?)
-            }
+            Backend::Rtl => Box::new(RtlPort::new(seed, wave)?),
             Backend::Model => Box::new(ModelPort::new()),
         };
         acc.set_res_ready_percent(cfg.res_ready_percent);
         acc.set_llr(cfg.faults.is_some());
         let dev = make_device(cfg, seed, &reads[p]);
-        let (sums, lines, st, poisoned) = drive_port(
-            p,
-            acc.as_mut(),
-            port_pieces,
-            &mem,
-            cfg,
-            seed,
-            row_lines,
-            dev,
-        )?;
+        let mem = Memory::new(weights, row_lines);
+        let (sums, lines, stats, poisoned) =
+            drive_port(p, acc.as_mut(), &pieces[p], &mem, cfg, seed, row_lines, dev)?;
         acc.finish()?;
-        done.push(PortOutcome {
+        Ok(PortOutcome {
             sums,
             lines,
-            stats: st,
+            stats,
             poisoned,
-        });
-        after_port(&done)?;
+        })
+    };
+    let todo: Vec<usize> = (done.len()..pieces.len()).collect();
+    let threads = cfg.threads.clamp(1, todo.len().max(1));
+    if threads == 1 {
+        for &p in &todo {
+            done.push(run_port(p)?);
+            after_port(&done)?;
+        }
+    } else {
+        in_order_on_threads(threads, &todo, run_port, |o| {
+            done.push(o);
+            after_port(&done)
+        })?;
     }
 
     let mut partials: Vec<PieceSums> = Vec::new();
@@ -569,6 +572,55 @@ pub fn run_from(
         stats,
         result_lines,
         poisoned_bags,
+    })
+}
+
+/// `work(i)` for every `i` of `items` on `threads` threads, taken in order; `take` gets the
+/// results in the order of `items` as soon as each prefix is complete. The first error in that
+/// order is returned (no item after it is started once it is known, and `take` sees none after
+/// it): the same outcome as running the items one after another.
+fn in_order_on_threads<T: Send>(
+    threads: usize,
+    items: &[usize],
+    work: impl Fn(usize) -> Result<T, SimError> + Sync,
+    mut take: impl FnMut(T) -> Result<(), SimError>,
+) -> Result<(), SimError> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (next, stop, work) = (&next, &stop, &work);
+            scope.spawn(move || loop {
+                let k = next.fetch_add(1, Ordering::SeqCst);
+                if k >= items.len() || stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let r = work(items[k]);
+                if r.is_err() {
+                    stop.store(true, Ordering::SeqCst);
+                }
+                if tx.send((k, r)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut got: Vec<Option<Result<T, SimError>>> = (0..items.len()).map(|_| None).collect();
+        let mut first = 0;
+        for (k, r) in rx {
+            got[k] = Some(r);
+            while let Some(r) = got.get_mut(first).and_then(Option::take) {
+                first += 1;
+                if let Err(e) = r.and_then(&mut take) {
+                    stop.store(true, Ordering::SeqCst);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
     })
 }
 
@@ -903,4 +955,45 @@ pub(crate) fn alloc_tags(
         return None;
     }
     Some(got)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Items finish out of order (later items are quicker); `take` still sees them in order,
+    /// and a failing item stops the run with its own error after exactly the items before it.
+    #[test]
+    fn in_order_on_threads_keeps_order_and_the_first_error() {
+        let items: Vec<usize> = (0..12).collect();
+        let work = |i: usize| {
+            std::thread::sleep(std::time::Duration::from_millis(12 - i as u64));
+            if i == 7 || i == 9 {
+                Err(SimError::Check(format!("item {i}")))
+            } else {
+                Ok(i)
+            }
+        };
+        for threads in [1, 2, 4, 12] {
+            let mut seen = Vec::new();
+            let r = in_order_on_threads(threads, &items, work, |i| {
+                seen.push(i);
+                Ok(())
+            });
+            assert_eq!(seen, (0..7).collect::<Vec<_>>(), "{threads} threads");
+            assert!(matches!(r, Err(SimError::Check(m)) if m == "item 7"));
+        }
+        // An error from `take` ends the run the same way.
+        let mut seen = Vec::new();
+        let r = in_order_on_threads(3, &items[..5], Ok, |i| {
+            seen.push(i);
+            if i == 2 {
+                Err(SimError::Check("take".into()))
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!(seen, vec![0, 1, 2]);
+        assert!(matches!(r, Err(SimError::Check(m)) if m == "take"));
+    }
 }

@@ -6,8 +6,8 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::flit::{Flit, FlitType, CHUNK_BYTES};
-use crate::msg::{Bits, Dir, M2sReq, M2sRwd, MemMessage, Message, MsgDecodeError, S2mDrs, S2mNdr};
+use crate::flit::{Flit, FlitType, CHUNK_BYTES, PAYLOAD_BYTES};
+use crate::msg::{Dir, M2sReq, M2sRwd, MemMessage, Message, MsgDecodeError, S2mDrs, S2mNdr};
 use crate::slots::{layout, offsets, Kind, Layout};
 
 /// A flit that breaks a CXL.mem packing rule.
@@ -194,34 +194,51 @@ impl Decoder {
     /// errors found.
     pub fn push_lenient(&mut self, flit: &Flit) -> FlitOutcome {
         let mut out = FlitOutcome::default();
+        self.decode(flit, &mut out.messages, &mut out.errors);
+        out
+    }
+
+    /// As [`Decoder::push`], appending the completed messages to `out` (nothing is appended
+    /// on an error): no allocation per flit for callers that reuse `out`.
+    pub fn push_into(&mut self, flit: &Flit, out: &mut Vec<Message>) -> Result<(), DecodeError> {
+        let start = out.len();
+        let mut errors = Vec::new();
+        self.decode(flit, out, &mut errors);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            out.truncate(start);
+            Err(errors.swap_remove(0))
+        }
+    }
+
+    /// Decode one flit: completed messages to `msgs`, broken rules to `errors`.
+    fn decode(&mut self, flit: &Flit, msgs: &mut Vec<Message>, errors: &mut Vec<DecodeError>) {
         if !flit.crc_ok() {
             self.last = Some(FlitKind::BadCrc);
-            out.errors.push(DecodeError::Crc {
+            errors.push(DecodeError::Crc {
                 computed: flit.computed_crc(),
                 stored: flit.stored_crc(),
             });
-            return out;
+            return;
         }
         if self.all_data_due() {
             self.last = Some(FlitKind::AllData);
             for k in 0..4 {
-                self.deliver(
-                    &flit.0[k * CHUNK_BYTES..(k + 1) * CHUNK_BYTES],
-                    &mut out.messages,
-                );
+                self.deliver(&flit.0[k * CHUNK_BYTES..(k + 1) * CHUNK_BYTES], msgs);
             }
-            return out;
+            return;
         }
         let header = flit.header();
         if header.ty == FlitType::Control {
             self.last = Some(FlitKind::Control);
-            return out;
+            return;
         }
         self.last = Some(FlitKind::Header);
         let carried = self.queued_chunks();
         if let Some(slot) = (1..=carried).find(|&s| header.slots[s] != crate::slots::G0) {
             let dropped = self.pending.drain(..).map(|p| p.tag()).collect();
-            out.errors.push(
+            errors.push(
                 PackingError::MissingCarryOver {
                     carried,
                     slot,
@@ -234,7 +251,7 @@ impl Decoder {
         for (slot, &code) in header.slots.iter().enumerate() {
             let range = Flit::slot_range(slot);
             match layout(self.dir, slot, code) {
-                None => out.errors.push(
+                None => errors.push(
                     PackingError::UnknownSlotFormat {
                         slot,
                         code,
@@ -244,25 +261,25 @@ impl Decoder {
                 ),
                 Some(Layout::Data) => {
                     if self.pending.is_empty() {
-                        out.errors.push(PackingError::G0WithoutData { slot }.into());
+                        errors.push(PackingError::G0WithoutData { slot }.into());
                     } else {
                         let bytes = &flit.0[range.start / 8..range.end / 8];
-                        self.deliver(bytes, &mut out.messages);
+                        self.deliver(bytes, msgs);
                     }
                 }
                 Some(Layout::Headers(kinds)) => {
-                    let bits = &flit.bits()[range];
                     for (off, kind) in offsets(kinds) {
-                        match self.read_header(kind, &bits[off..]) {
+                        let bytes = &flit.0[..PAYLOAD_BYTES];
+                        match self.read_header(kind, bytes, range.start + off) {
                             Ok(Read::Absent) => {}
                             Ok(Read::Queued) => counts[kind.index()] += 1,
                             Ok(Read::Ready(msg)) => {
                                 counts[kind.index()] += 1;
-                                out.messages.push(msg);
+                                msgs.push(msg);
                             }
-                            Err(source) => out
-                                .errors
-                                .push(PackingError::Message { slot, source }.into()),
+                            Err(source) => {
+                                errors.push(PackingError::Message { slot, source }.into())
+                            }
                         }
                     }
                 }
@@ -271,7 +288,7 @@ impl Decoder {
         for kind in [Kind::Req, Kind::Rwd, Kind::Ndr, Kind::Drs] {
             let count = counts[kind.index()];
             if count > kind.max_per_flit() {
-                out.errors.push(
+                errors.push(
                     PackingError::TooMany {
                         class: kind.class(),
                         count,
@@ -281,24 +298,22 @@ impl Decoder {
                 );
             }
         }
-        out
     }
 
     /// Read the message of `kind` at `bits`: a data header is queued for its chunks.
-    fn read_header(&mut self, kind: Kind, bits: &Bits) -> Result<Read, MsgDecodeError> {
-        let header =
-            match kind {
-                Kind::Req => {
-                    return Ok(M2sReq::unpack(bits)?
-                        .map_or(Read::Absent, |m| Read::Ready(Message::M2sReq(m))))
-                }
-                Kind::Ndr => {
-                    return Ok(S2mNdr::unpack(bits)?
-                        .map_or(Read::Absent, |m| Read::Ready(Message::S2mNdr(m))))
-                }
-                Kind::Drs => S2mDrs::unpack(bits)?.map(DataHeader::Drs),
-                Kind::Rwd => M2sRwd::unpack(bits)?.map(DataHeader::Rwd),
-            };
+    fn read_header(&mut self, kind: Kind, bytes: &[u8], at: usize) -> Result<Read, MsgDecodeError> {
+        let header = match kind {
+            Kind::Req => {
+                return Ok(M2sReq::unpack_at(bytes, at)?
+                    .map_or(Read::Absent, |m| Read::Ready(Message::M2sReq(m))))
+            }
+            Kind::Ndr => {
+                return Ok(S2mNdr::unpack_at(bytes, at)?
+                    .map_or(Read::Absent, |m| Read::Ready(Message::S2mNdr(m))))
+            }
+            Kind::Drs => S2mDrs::unpack_at(bytes, at)?.map(DataHeader::Drs),
+            Kind::Rwd => M2sRwd::unpack_at(bytes, at)?.map(DataHeader::Rwd),
+        };
         Ok(match header {
             Some(header) => {
                 self.pending.push_back(Pending {

@@ -354,12 +354,58 @@ impl S2mDrs {
     }
 }
 
-fn put(bits: &mut Bits, lo: usize, width: usize, value: u64) {
-    bits[lo..lo + width].store_le(value);
+/// Put `value` (at most `width` bits) at bits `lo..lo + width` of a message word.
+fn put(word: &mut u128, lo: usize, width: usize, value: u64) {
+    *word |= u128::from(value & (u64::MAX >> (64 - width))) << lo;
 }
 
-fn get(bits: &Bits, lo: usize, width: usize) -> u64 {
-    bits[lo..lo + width].load_le()
+/// Bits `lo..lo + width` (width <= 64) of a message word.
+fn get(word: u128, lo: usize, width: usize) -> u64 {
+    ((word >> lo) as u64) & (u64::MAX >> (64 - width))
+}
+
+/// Bits `at..at + width` (width <= 120) of a byte string laid out like a flit (bit i is bit
+/// i mod 8 of byte i/8), as the low bits of a word; bits past the end of `bytes` read as 0.
+pub(crate) fn read_bits(bytes: &[u8], at: usize, width: usize) -> u128 {
+    debug_assert!(width <= 120);
+    let first = at / 8;
+    let n = (at % 8 + width)
+        .div_ceil(8)
+        .min(bytes.len().saturating_sub(first));
+    let mut buf = [0u8; 16];
+    buf[..n].copy_from_slice(&bytes[first..first + n]);
+    (u128::from_le_bytes(buf) >> (at % 8)) & (u128::MAX >> (128 - width))
+}
+
+/// Replace bits `at..at + width` (width <= 120) of `bytes` with the low bits of `word`.
+pub(crate) fn write_bits(bytes: &mut [u8], at: usize, width: usize, word: u128) {
+    debug_assert!(width <= 120 && at + width <= bytes.len() * 8);
+    let first = at / 8;
+    let n = (at % 8 + width).div_ceil(8);
+    let mut buf = [0u8; 16];
+    buf[..n].copy_from_slice(&bytes[first..first + n]);
+    let mask = (u128::MAX >> (128 - width)) << (at % 8);
+    let merged = (u128::from_le_bytes(buf) & !mask) | ((word << (at % 8)) & mask);
+    bytes[first..first + n].copy_from_slice(&merged.to_le_bytes()[..n]);
+}
+
+/// A message word (`WIDTH` <= 120 bits) into a bit slice, LSB first.
+fn store_word(bits: &mut Bits, width: usize, word: u128) {
+    let lo = width.min(64);
+    bits[..lo].store_le(word as u64);
+    if width > 64 {
+        bits[64..width].store_le((word >> 64) as u64);
+    }
+}
+
+/// A message word (`WIDTH` <= 120 bits) from a bit slice, LSB first.
+fn load_word(bits: &Bits, width: usize) -> u128 {
+    let lo = width.min(64);
+    let mut word = u128::from(bits[..lo].load_le::<u64>());
+    if width > 64 {
+        word |= u128::from(bits[64..width].load_le::<u64>()) << 64;
+    }
+    word
 }
 
 fn check(class: &'static str, field: &'static str, value: u8, width: u32) -> Result<(), PackError> {
@@ -383,14 +429,14 @@ fn check_addr(class: &'static str, addr: u64, align: u64) -> Result<(), PackErro
 }
 
 mod sealed {
-    use super::{Bits, MsgDecodeError};
+    use super::MsgDecodeError;
 
-    /// Field access on slices already checked to be exactly the message width.
+    /// The message's fields as one word: bit i of the word is bit i of the message.
     pub trait Fields: Sized {
-        /// Write validated fields into a zeroed slice of exactly `WIDTH` bits.
-        fn write_fields(&self, bits: &mut Bits);
-        /// Read fields from a slice of exactly `WIDTH` bits whose Valid bit is set.
-        fn read_fields(bits: &Bits) -> Result<Self, MsgDecodeError>;
+        /// The validated fields, Valid = 1 and reserved bits 0.
+        fn to_word(&self) -> u128;
+        /// The fields of a word whose Valid bit is set.
+        fn from_word(word: u128) -> Result<Self, MsgDecodeError>;
     }
 }
 
@@ -417,8 +463,22 @@ pub trait MemMessage: Fields {
                 got: bits.len(),
             });
         }
-        bits[..Self::WIDTH].fill(false);
-        self.write_fields(&mut bits[..Self::WIDTH]);
+        store_word(bits, Self::WIDTH, self.to_word());
+        Ok(())
+    }
+
+    /// Write the message, as [`MemMessage::pack`] does, at bit `at` of a byte string laid out
+    /// like a flit (bit i is bit i mod 8 of byte i/8): the packers' path, without bit slices.
+    fn pack_at(&self, bytes: &mut [u8], at: usize) -> Result<(), PackError> {
+        self.validate()?;
+        if bytes.len() * 8 < at + Self::WIDTH {
+            return Err(PackError::Short {
+                class: Self::CLASS,
+                need: Self::WIDTH,
+                got: (bytes.len() * 8).saturating_sub(at),
+            });
+        }
+        write_bits(bytes, at, Self::WIDTH, self.to_word());
         Ok(())
     }
 
@@ -434,7 +494,17 @@ pub trait MemMessage: Fields {
         if !bits[0] {
             return Ok(None);
         }
-        Self::read_fields(&bits[..Self::WIDTH]).map(Some)
+        Self::from_word(load_word(bits, Self::WIDTH)).map(Some)
+    }
+
+    /// Read the message, as [`MemMessage::unpack`] does, from bit `at` of a byte string laid
+    /// out like a flit; bits past its end read as 0.
+    fn unpack_at(bytes: &[u8], at: usize) -> Result<Option<Self>, MsgDecodeError> {
+        let word = read_bits(bytes, at, Self::WIDTH);
+        if word & 1 == 0 {
+            return Ok(None);
+        }
+        Self::from_word(word).map(Some)
     }
 
     /// The message alone, `WIDTH` bits long.
@@ -460,28 +530,29 @@ impl MemMessage for M2sReq {
 }
 
 impl Fields for M2sReq {
-    fn write_fields(&self, bits: &mut Bits) {
-        bits.set(0, true);
-        put(bits, 1, 4, self.opcode.code().into());
-        put(bits, 5, 3, self.snp_type.into());
-        put(bits, 8, 2, self.meta_field.into());
-        put(bits, 10, 2, self.meta_value.into());
-        put(bits, 12, 16, self.tag.into());
-        put(bits, 28, 47, self.addr >> 5);
-        put(bits, 75, 2, self.tc.into());
-        put(bits, 77, 4, self.ld_id.into());
+    fn to_word(&self) -> u128 {
+        let mut w = 1u128;
+        put(&mut w, 1, 4, self.opcode.code().into());
+        put(&mut w, 5, 3, self.snp_type.into());
+        put(&mut w, 8, 2, self.meta_field.into());
+        put(&mut w, 10, 2, self.meta_value.into());
+        put(&mut w, 12, 16, self.tag.into());
+        put(&mut w, 28, 47, self.addr >> 5);
+        put(&mut w, 75, 2, self.tc.into());
+        put(&mut w, 77, 4, self.ld_id.into());
+        w
     }
 
-    fn read_fields(bits: &Bits) -> Result<Self, MsgDecodeError> {
+    fn from_word(w: u128) -> Result<Self, MsgDecodeError> {
         Ok(M2sReq {
-            opcode: ReqOpcode::decode(get(bits, 1, 4))?,
-            snp_type: get(bits, 5, 3) as u8,
-            meta_field: get(bits, 8, 2) as u8,
-            meta_value: get(bits, 10, 2) as u8,
-            tag: get(bits, 12, 16) as u16,
-            addr: get(bits, 28, 47) << 5,
-            tc: get(bits, 75, 2) as u8,
-            ld_id: get(bits, 77, 4) as u8,
+            opcode: ReqOpcode::decode(get(w, 1, 4))?,
+            snp_type: get(w, 5, 3) as u8,
+            meta_field: get(w, 8, 2) as u8,
+            meta_value: get(w, 10, 2) as u8,
+            tag: get(w, 12, 16) as u16,
+            addr: get(w, 28, 47) << 5,
+            tc: get(w, 75, 2) as u8,
+            ld_id: get(w, 77, 4) as u8,
         })
     }
 }
@@ -501,30 +572,31 @@ impl MemMessage for M2sRwd {
 }
 
 impl Fields for M2sRwd {
-    fn write_fields(&self, bits: &mut Bits) {
-        bits.set(0, true);
-        put(bits, 1, 4, self.opcode.code().into());
-        put(bits, 5, 3, self.snp_type.into());
-        put(bits, 8, 2, self.meta_field.into());
-        put(bits, 10, 2, self.meta_value.into());
-        put(bits, 12, 16, self.tag.into());
-        put(bits, 28, 46, self.addr >> 6);
-        bits.set(74, self.poison);
-        put(bits, 75, 2, self.tc.into());
-        put(bits, 77, 4, self.ld_id.into());
+    fn to_word(&self) -> u128 {
+        let mut w = 1u128;
+        put(&mut w, 1, 4, self.opcode.code().into());
+        put(&mut w, 5, 3, self.snp_type.into());
+        put(&mut w, 8, 2, self.meta_field.into());
+        put(&mut w, 10, 2, self.meta_value.into());
+        put(&mut w, 12, 16, self.tag.into());
+        put(&mut w, 28, 46, self.addr >> 6);
+        put(&mut w, 74, 1, self.poison.into());
+        put(&mut w, 75, 2, self.tc.into());
+        put(&mut w, 77, 4, self.ld_id.into());
+        w
     }
 
-    fn read_fields(bits: &Bits) -> Result<Self, MsgDecodeError> {
+    fn from_word(w: u128) -> Result<Self, MsgDecodeError> {
         Ok(M2sRwd {
-            opcode: RwdOpcode::decode(get(bits, 1, 4))?,
-            snp_type: get(bits, 5, 3) as u8,
-            meta_field: get(bits, 8, 2) as u8,
-            meta_value: get(bits, 10, 2) as u8,
-            tag: get(bits, 12, 16) as u16,
-            addr: get(bits, 28, 46) << 6,
-            poison: bits[74],
-            tc: get(bits, 75, 2) as u8,
-            ld_id: get(bits, 77, 4) as u8,
+            opcode: RwdOpcode::decode(get(w, 1, 4))?,
+            snp_type: get(w, 5, 3) as u8,
+            meta_field: get(w, 8, 2) as u8,
+            meta_value: get(w, 10, 2) as u8,
+            tag: get(w, 12, 16) as u16,
+            addr: get(w, 28, 46) << 6,
+            poison: get(w, 74, 1) == 1,
+            tc: get(w, 75, 2) as u8,
+            ld_id: get(w, 77, 4) as u8,
         })
     }
 }
@@ -542,24 +614,25 @@ impl MemMessage for S2mNdr {
 }
 
 impl Fields for S2mNdr {
-    fn write_fields(&self, bits: &mut Bits) {
-        bits.set(0, true);
-        put(bits, 1, 3, self.opcode.code().into());
-        put(bits, 4, 2, self.meta_field.into());
-        put(bits, 6, 2, self.meta_value.into());
-        put(bits, 8, 16, self.tag.into());
-        put(bits, 24, 4, self.ld_id.into());
-        put(bits, 28, 2, self.dev_load.into());
+    fn to_word(&self) -> u128 {
+        let mut w = 1u128;
+        put(&mut w, 1, 3, self.opcode.code().into());
+        put(&mut w, 4, 2, self.meta_field.into());
+        put(&mut w, 6, 2, self.meta_value.into());
+        put(&mut w, 8, 16, self.tag.into());
+        put(&mut w, 24, 4, self.ld_id.into());
+        put(&mut w, 28, 2, self.dev_load.into());
+        w
     }
 
-    fn read_fields(bits: &Bits) -> Result<Self, MsgDecodeError> {
+    fn from_word(w: u128) -> Result<Self, MsgDecodeError> {
         Ok(S2mNdr {
-            opcode: NdrOpcode::decode(get(bits, 1, 3))?,
-            meta_field: get(bits, 4, 2) as u8,
-            meta_value: get(bits, 6, 2) as u8,
-            tag: get(bits, 8, 16) as u16,
-            ld_id: get(bits, 24, 4) as u8,
-            dev_load: get(bits, 28, 2) as u8,
+            opcode: NdrOpcode::decode(get(w, 1, 3))?,
+            meta_field: get(w, 4, 2) as u8,
+            meta_value: get(w, 6, 2) as u8,
+            tag: get(w, 8, 16) as u16,
+            ld_id: get(w, 24, 4) as u8,
+            dev_load: get(w, 28, 2) as u8,
         })
     }
 }
@@ -577,26 +650,27 @@ impl MemMessage for S2mDrs {
 }
 
 impl Fields for S2mDrs {
-    fn write_fields(&self, bits: &mut Bits) {
-        bits.set(0, true);
-        put(bits, 1, 3, self.opcode.code().into());
-        put(bits, 4, 2, self.meta_field.into());
-        put(bits, 6, 2, self.meta_value.into());
-        put(bits, 8, 16, self.tag.into());
-        bits.set(24, self.poison);
-        put(bits, 25, 4, self.ld_id.into());
-        put(bits, 29, 2, self.dev_load.into());
+    fn to_word(&self) -> u128 {
+        let mut w = 1u128;
+        put(&mut w, 1, 3, self.opcode.code().into());
+        put(&mut w, 4, 2, self.meta_field.into());
+        put(&mut w, 6, 2, self.meta_value.into());
+        put(&mut w, 8, 16, self.tag.into());
+        put(&mut w, 24, 1, self.poison.into());
+        put(&mut w, 25, 4, self.ld_id.into());
+        put(&mut w, 29, 2, self.dev_load.into());
+        w
     }
 
-    fn read_fields(bits: &Bits) -> Result<Self, MsgDecodeError> {
+    fn from_word(w: u128) -> Result<Self, MsgDecodeError> {
         Ok(S2mDrs {
-            opcode: DrsOpcode::decode(get(bits, 1, 3))?,
-            meta_field: get(bits, 4, 2) as u8,
-            meta_value: get(bits, 6, 2) as u8,
-            tag: get(bits, 8, 16) as u16,
-            poison: bits[24],
-            ld_id: get(bits, 25, 4) as u8,
-            dev_load: get(bits, 29, 2) as u8,
+            opcode: DrsOpcode::decode(get(w, 1, 3))?,
+            meta_field: get(w, 4, 2) as u8,
+            meta_value: get(w, 6, 2) as u8,
+            tag: get(w, 8, 16) as u16,
+            poison: get(w, 24, 1) == 1,
+            ld_id: get(w, 25, 4) as u8,
+            dev_load: get(w, 29, 2) as u8,
         })
     }
 }

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 
 use pifs_rng::Rng;
 
-use crate::flit::{Flit, FlitHeader, CHUNK_BYTES};
+use crate::flit::{Flit, FlitHeader, CHUNK_BYTES, PAYLOAD_BYTES};
 use crate::msg::{Dir, MemMessage, Message, PackError};
 use crate::slots::{header_codes, layout, offsets, Kind, Layout, G0};
 
@@ -136,15 +136,19 @@ impl Core {
         if self.rng.chance(waste) {
             return self.pick(all);
         }
-        let fitting: Vec<u8> = all
-            .iter()
-            .copied()
-            .filter(|&c| matches!(layout(self.dir, slot, c), Some(Layout::Headers(k)) if k.contains(&kind)))
-            .collect();
-        if fitting.is_empty() {
+        // At most 3 header formats per slot (slots::header_codes).
+        let mut fitting = [0u8; 4];
+        let mut n = 0;
+        for &c in all {
+            if matches!(layout(self.dir, slot, c), Some(Layout::Headers(k)) if k.contains(&kind)) {
+                fitting[n] = c;
+                n += 1;
+            }
+        }
+        if n == 0 {
             return self.pick(all);
         }
-        self.pick(&fitting)
+        self.pick(&fitting[..n])
     }
 
     /// Take messages from the front of `avail`, in order, into the positions
@@ -161,20 +165,27 @@ impl Core {
             return Ok(());
         };
         let base = Flit::slot_range(slot).start;
-        let positions: Vec<(usize, Kind)> = offsets(kinds).collect();
-        let mut used = vec![false; positions.len()];
+        // At most 3 message positions per slot format (slots::layout).
+        let mut positions = [(0usize, Kind::Req); 4];
+        let mut n = 0;
+        for p in offsets(kinds) {
+            positions[n] = p;
+            n += 1;
+        }
+        let positions = &positions[..n];
+        let mut used = [false; 4];
         while let Some(kind) = st.fits(avail.front()) {
             let Some(p) = (0..positions.len()).find(|&p| !used[p] && positions[p].1 == kind) else {
                 break;
             };
             let Some(msg) = avail.front() else { break };
             let at = base + positions[p].0;
-            let bits = &mut flit.bits_mut()[at..];
+            let bytes = &mut flit.0[..PAYLOAD_BYTES];
             match msg {
-                Message::M2sReq(m) => m.pack(bits)?,
-                Message::M2sRwd(m, _) => m.pack(bits)?,
-                Message::S2mNdr(m) => m.pack(bits)?,
-                Message::S2mDrs(m, _) => m.pack(bits)?,
+                Message::M2sReq(m) => m.pack_at(bytes, at)?,
+                Message::M2sRwd(m, _) => m.pack_at(bytes, at)?,
+                Message::S2mNdr(m) => m.pack_at(bytes, at)?,
+                Message::S2mDrs(m, _) => m.pack_at(bytes, at)?,
             }
             if let Some(data) = msg.data() {
                 for c in data.chunks_exact(CHUNK_BYTES) {

@@ -39,6 +39,29 @@ proptest! {
         prop_assert_eq!(S2mDrs::unpack(&bits).unwrap(), Some(m));
     }
 
+    /// The packers' byte path: a message written at any bit offset of a payload full of other
+    /// bits equals its bit-slice form placed there bit by bit, leaves every other bit alone,
+    /// and reads back.
+    #[test]
+    fn pack_at_any_offset(m in common::req(), d in common::drs(), fill in proptest::collection::vec(any::<u8>(), 64), at in 0usize..=512 - 87) {
+        for (bits, width) in [(m.to_bits().unwrap(), 87), (d.to_bits().unwrap(), 40)] {
+            let mut bytes = fill.clone();
+            if width == 87 { m.pack_at(&mut bytes, at).unwrap() } else { d.pack_at(&mut bytes, at).unwrap() }
+            let mut want = fill.clone();
+            let view = want.view_bits_mut::<Lsb0>();
+            for i in 0..width {
+                view.set(at + i, bits[i]);
+            }
+            prop_assert_eq!(&bytes, &want);
+        }
+        let mut bytes = fill.clone();
+        m.pack_at(&mut bytes, at).unwrap();
+        prop_assert_eq!(M2sReq::unpack_at(&bytes, at).unwrap(), Some(m));
+        let mut bytes = fill;
+        d.pack_at(&mut bytes, at).unwrap();
+        prop_assert_eq!(S2mDrs::unpack_at(&bytes, at).unwrap(), Some(d));
+    }
+
     #[test]
     fn header_round_trip(w in any::<u32>()) {
         let reserved = (1u32 << 1) | (0b111 << 17);
