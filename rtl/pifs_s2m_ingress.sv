@@ -46,7 +46,8 @@ module pifs_s2m_ingress
   output logic [1:0]         ndr_o,          // number of valid NDR messages in the flit
   output logic               busy_o,         // a flit or a line is held
 
-  // Link-layer retry: enable (static), and the receiver's messages to the sender, one per cycle
+  // Link-layer retry: enable (static; registered, so it acts from the cycle after it rises,
+  // before any flit taken then is decoded), and the receiver's messages to the sender, one per cycle
   // at most, raised in the cycle a flit is checked (or a timeout expires): llr_req_o = 1 is a
   // RETRY.Req for sequence number llr_seq_o (ESeq), 0 an acknowledgement of every flit before it.
   input  logic               llr_en_i,
@@ -92,6 +93,9 @@ module pifs_s2m_ingress
   // start from a register, not from the port's pins.
   logic             in_valid_d, in_valid_q;
   logic [FlitW-1:0] in_flit_q;
+  // The retry enable, registered like the flit: the decode below then reads no pin at all, so
+  // a simulator evaluates it once per clock edge instead of again whenever an input changes.
+  logic             llr_en_q;
   logic             dec_ok;     // the flit in in_flit_q can be decoded this cycle
   logic             dec_fire;
   logic             flit_fire;
@@ -219,11 +223,11 @@ module pifs_s2m_ingress
     if (dec_fire) begin
       if (!crc_ok) begin
         crc_err_o = 1'b1;
-        if (llr_en_i && !retry_q) begin
+        if (llr_en_q && !retry_q) begin
           llr_valid_o = 1'b1;
           llr_req_o   = 1'b1;
         end
-      end else if (llr_en_i && retry_q) begin
+      end else if (llr_en_q && retry_q) begin
         // Waiting for the replay: only the RETRY.Ack for ESeq ends the wait.
         if (in_flit_q[PayloadW-1:0] == retry_ack_payload(eseq_q)) begin
           retry_d = 1'b0;
@@ -247,16 +251,16 @@ module pifs_s2m_ingress
         end
       end
       // A protocol flit with a good CRC outside a retry takes a sequence number.
-      if (crc_ok && !(llr_en_i && retry_q) && !(!all_data && in_flit_q[HdrTypeBit])) begin
+      if (crc_ok && !(llr_en_q && retry_q) && !(!all_data && in_flit_q[HdrTypeBit])) begin
         eseq_d = eseq_q + 1'b1;
-        if (llr_en_i && (eseq_d & AckMask) == '0) begin
+        if (llr_en_q && (eseq_d & AckMask) == '0) begin
           llr_valid_o = 1'b1;
           llr_seq_o   = eseq_d;
         end
       end
     end
     // Retry timer: a RETRY.Req (new or repeated) restarts it; at zero the request is repeated.
-    if (llr_en_i && retry_q && retry_d && tmo_q == '0) begin
+    if (llr_en_q && retry_q && retry_d && tmo_q == '0) begin
       llr_valid_o = 1'b1;
       llr_req_o   = 1'b1;
     end
@@ -328,6 +332,7 @@ module pifs_s2m_ingress
       eseq_q      <= '0;
       retry_q     <= 1'b0;
       tmo_q       <= '0;
+      llr_en_q    <= 1'b0;
     end else begin
       hq_q        <= hq_d;
       hq_cnt_q    <= hq_cnt_d;
@@ -340,6 +345,7 @@ module pifs_s2m_ingress
       eseq_q      <= eseq_d;
       retry_q     <= retry_d;
       tmo_q       <= tmo_d;
+      llr_en_q    <= llr_en_i;
     end
   end
 
@@ -367,7 +373,7 @@ module pifs_s2m_ingress
     hq_cnt_q <= 3'(HdrQDepth));
   // The retry state is only entered with link-layer retry on.
   RetryNeedsLlr_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-    retry_q |-> llr_en_i);
+    retry_q |-> llr_en_q);
   // A partially collected line always has a header to belong to.
   ChunkHasHdr_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
     ck_q != 2'd0 |-> hq_cnt_q != 3'd0);
