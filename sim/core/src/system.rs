@@ -67,6 +67,9 @@ pub struct RunConfig {
     pub workload: String,
     /// Which port (memory device) holds each row.
     pub placement: Placement,
+    /// Per-table sharding and spread pages on top of `placement` (crate::layout); None = every
+    /// row by `placement`.
+    pub layout: Option<std::sync::Arc<crate::layout::Layout>>,
     /// Cycle from which the rows of each bag may be dispatched (index = bag t*B+b): when the
     /// host's descriptors for the bag reach the switch. None = all from cycle 0.
     pub bag_release: Option<Vec<u64>>,
@@ -116,6 +119,7 @@ impl Default for RunConfig {
             piece_rows: None,
             workload: String::new(),
             placement: Placement::Row,
+            layout: None,
             bag_release: None,
             tier: None,
             faults: None,
@@ -384,39 +388,40 @@ pub(crate) fn prepare(
             "indices[{pos}] = {r}: outside 0..{max_row}, the rows a table of dim {dim} can hold in its 2^40-byte window"
         )));
     }
-    // Column groups of at most MAX_ROW_LINES lines each.
-    let groups: Vec<(usize, usize)> = (0..row_lines)
-        .step_by(MAX_ROW_LINES)
-        .map(|l0| (l0, MAX_ROW_LINES.min(row_lines - l0)))
-        .collect();
+    let own;
+    let layout = match &cfg.layout {
+        Some(l) => l.as_ref(),
+        None => {
+            own = crate::layout::Layout::new(cfg.placement);
+            &own
+        }
+    };
+    layout
+        .validate(row_lines, cfg.ports)
+        .map_err(|e| SimError::Config(format!("placement: {e}")))?;
+    let (shares, _) = layout.split(trace, row_lines, cfg.ports);
 
-    // Split every bag over the ports, in bag order.
+    // Split every bag over the ports, in bag order; each share's lines in column groups of at
+    // most MAX_ROW_LINES lines.
     let mut pieces: Vec<Vec<Piece>> = (0..cfg.ports).map(|_| Vec::new()).collect();
-    for t in 0..trace.tables {
-        for b in 0..trace.batch {
-            let bag = t * trace.batch + b;
-            let mut per_port: Vec<Vec<u64>> = vec![Vec::new(); cfg.ports];
-            for &r in trace.bag(t, b) {
-                per_port[cfg
-                    .placement
-                    .port(t, r as u64, row_lines as u64 * 64, cfg.ports)]
-                .push(r as u64);
-            }
-            for (p, rows) in per_port.into_iter().enumerate() {
-                for &(line0, lines) in &groups {
-                    let piece_rows = cfg
-                        .piece_rows
-                        .unwrap_or(NUM_TAGS / lines / 4)
-                        .clamp(1, (NUM_TAGS / lines).min(MAX_BAG_ROWS));
-                    for chunk in rows.chunks(piece_rows) {
-                        pieces[p].push(Piece {
-                            bag,
-                            table: t,
-                            line0,
-                            lines,
-                            rows: chunk.to_vec(),
-                        });
-                    }
+    for (bag, bag_shares) in shares.into_iter().enumerate() {
+        let t = bag / trace.batch;
+        for sh in bag_shares {
+            let end = sh.line0 + sh.lines;
+            for line0 in (sh.line0..end).step_by(MAX_ROW_LINES) {
+                let lines = MAX_ROW_LINES.min(end - line0);
+                let piece_rows = cfg
+                    .piece_rows
+                    .unwrap_or(NUM_TAGS / lines / 4)
+                    .clamp(1, (NUM_TAGS / lines).min(MAX_BAG_ROWS));
+                for chunk in sh.rows.chunks(piece_rows) {
+                    pieces[sh.device].push(Piece {
+                        bag,
+                        table: t,
+                        line0,
+                        lines,
+                        rows: chunk.to_vec(),
+                    });
                 }
             }
         }
