@@ -72,6 +72,7 @@ fn max_over_mean(v: &[f64]) -> f64 {
     }
 }
 
+/// Without --model or --trace: RM1 and RM2, one after the other.
 pub fn run(a: PlanArgs) -> Result<(), Failure> {
     let mut c = a.sys.load().map_err(bad_input)?;
     if let Some(p) = &a.plan {
@@ -82,8 +83,46 @@ pub fn run(a: PlanArgs) -> Result<(), Failure> {
         }
         c.pifs.plan = p.clone();
     }
+    let workloads: Vec<WorkloadArgs> = if a.w.model.is_none() && a.w.trace.is_none() {
+        ["rm1", "rm2"]
+            .iter()
+            .map(|m| WorkloadArgs {
+                model: Some(m.to_string()),
+                ..a.w.clone()
+            })
+            .collect()
+    } else {
+        vec![a.w.clone()]
+    };
+    // Every workload loads before anything runs or prints.
+    let loaded = workloads
+        .iter()
+        .map(|w| load_batches(w, a.batches))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map_err(bad_input)?;
+    let mut reports = Vec::new();
+    for (batches, weights, name) in loaded {
+        reports.push(one(&a, &c, batches, weights, name)?);
+    }
+    if let Some(path) = &a.json {
+        let doc = serde_json::json!({ "plans": reports });
+        let text = serde_json::to_string_pretty(&doc).map_err(|e| bad_input(anyhow!("{e}")))?;
+        write_atomically(path, |tmp| {
+            std::fs::write(tmp, &text).map_err(|e| anyhow!("{e}"))
+        })
+        .map_err(bad_input)?;
+    }
+    Ok(())
+}
+
+fn one(
+    a: &PlanArgs,
+    c: &pifs_systems::SysConfig,
+    batches: Vec<pifs_dlrm::Trace>,
+    weights: pifs_dlrm::Weights,
+    name: String,
+) -> Result<PlanReport, Failure> {
     let kind = PlanKind::parse(&c.pifs.plan).expect("validated");
-    let (batches, weights, name) = load_batches(&a.w, a.batches).map_err(bad_input)?;
     let row_lines = weights.dim().div_ceil(16);
     let ports = c.switch.ports;
     let profile: Vec<&pifs_dlrm::Trace> = batches.iter().collect();
@@ -117,7 +156,7 @@ pub fn run(a: PlanArgs) -> Result<(), Failure> {
                 System::Pifs,
                 t,
                 &weights,
-                &c,
+                c,
                 a.backend.into(),
                 a.w.seed.wrapping_add(k as u64),
                 Some(&placed),
@@ -197,5 +236,5 @@ pub fn run(a: PlanArgs) -> Result<(), Failure> {
             fmt(m)
         );
     }
-    Ok(())
+    Ok(report)
 }

@@ -13,7 +13,7 @@ fn json_of(args: &[&str], path: &std::path::Path) -> serde_json::Value {
 #[test]
 fn plan_prints_schemes_and_loads_that_add_up() {
     let json = tmp("plan-rm2.json");
-    let doc = json_of(
+    let all = json_of(
         &[
             "plan",
             "--model",
@@ -28,6 +28,7 @@ fn plan_prints_schemes_and_loads_that_add_up() {
         ],
         &json,
     );
+    let doc = &all["plans"][0];
     // RM2: 32 tables, dim 64 (4 lines), 120 lookups per sample; 8 devices.
     let tables = doc["tables"].as_array().unwrap();
     assert_eq!(tables.len(), 32);
@@ -50,6 +51,18 @@ fn plan_prints_schemes_and_loads_that_add_up() {
     // 128 column groups of equal cost over 8 devices: even.
     assert_eq!(doc["predicted_max_over_mean"].as_f64().unwrap(), 1.0);
     assert_eq!(doc["measured_max_over_mean"].as_f64().unwrap(), 1.0);
+    // Without a workload: RM1 and RM2.
+    let both = json_of(
+        &["plan", "--plan", "table", "--json", json.to_str().unwrap()],
+        &json,
+    );
+    let names: Vec<&str> = both["plans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["workload"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["rm1 (uniform)", "rm2 (uniform)"]);
 }
 
 #[test]
