@@ -119,4 +119,15 @@ fn ablation_lists_every_variant_and_measures_each_feature() {
         1.0
     );
     assert!(rows.iter().all(|r| r["sums_within_bound"] == true));
+    let mean = |n: &str| row(n)["latency_ns"]["mean"].as_f64().unwrap();
+    let c = &doc["contributions"][1];
+    assert_eq!(c["feature"], "spread");
+    assert_eq!(
+        c["alone"].as_f64().unwrap(),
+        mean("baseline") / mean("+spread")
+    );
+    assert_eq!(
+        c["last"].as_f64().unwrap(),
+        mean("all-spread") / mean("all")
+    );
 }

@@ -106,6 +106,15 @@ pub struct AblationRow {
     pub sums_within_bound: bool,
 }
 
+/// What one feature is worth: mean-latency speedup of switching it on alone (baseline over
+/// `+name`) and of switching it on last (`all-name` over `all`); above 1 = it helps.
+#[derive(Clone, Debug, Serialize)]
+pub struct Contribution {
+    pub feature: &'static str,
+    pub alone: f64,
+    pub last: f64,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct AblationReport {
     pub workload: String,
@@ -113,6 +122,7 @@ pub struct AblationReport {
     pub backend: &'static str,
     pub features: Vec<Feature>,
     pub rows: Vec<AblationRow>,
+    pub contributions: Vec<Contribution>,
 }
 
 /// Run every variant of `features` on `w`, starting from `base` (its other keys stay).
@@ -171,12 +181,27 @@ pub fn ablate(
             0.0
         };
     }
+    let mean = |name: &str| {
+        rows.iter()
+            .find(|r| r.variant == name)
+            .map_or(f64::NAN, |r| r.latency_ns.mean)
+    };
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    let contributions = features
+        .iter()
+        .map(|f| Contribution {
+            feature: f.name,
+            alone: ratio(mean("baseline"), mean(&format!("+{}", f.name))),
+            last: ratio(mean(&format!("all-{}", f.name)), mean("all")),
+        })
+        .collect();
     Ok(AblationReport {
         workload: w.name.to_string(),
         batches: w.batches.len(),
         backend: backend.name(),
         features: features.to_vec(),
         rows,
+        contributions,
     })
 }
 
@@ -223,6 +248,12 @@ impl AblationReport {
                 } else {
                     "  SUMS OUT OF BOUND"
                 }
+            );
+        }
+        for c in &self.contributions {
+            s += &format!(
+                "feature {}: {:.3}x alone (baseline / +{}), {:.3}x switched on last (all-{} / all)\n",
+                c.feature, c.alone, c.feature, c.last, c.feature
             );
         }
         s
