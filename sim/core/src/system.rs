@@ -2,8 +2,11 @@
 //! accumulators against each other in steps of a few dozen cycles, and combines the per-port
 //! partial sums into the pooled output.
 //!
-//! Placement: row r of any table lives on device (port) r mod ports. A port's share of a bag is
-//! split into pieces of at most `piece_rows` rows (tags are a finite resource); a row wider than
+//! Placement: row r of any table lives on device (port) r mod ports by default;
+//! `RunConfig::layout` (crate::layout) shards tables table-, row- or column-wise and spreads hot
+//! pages, and a column-sharded table's port holds (and sums) only its column group of lines.
+//! A port's share of a bag is split into pieces of at most `piece_rows` rows (tags are a finite
+//! resource); a row wider than
 //! the RTL's MAX_ROW_LINES lines is summed in column groups of at most that many lines. Host reduction:
 //! the pooled value of a bag is the pieces' partial sums added in (port, piece) order, in
 //! binary32 with the RTL's NaN rule; a bag with no rows is +0.0.
