@@ -406,3 +406,44 @@ fn defaults_place_nothing_differently() {
         }
     }
 }
+
+#[test]
+fn replica_picks_alternate_or_follow_the_load() {
+    // Page 0 (rows 0..4 at 128 B rows, 512 B pages) replicated on devices 1 and 3.
+    let mut l = Layout::new(Placement::Row);
+    l.page_bytes = 512;
+    l.pages.insert((0, 0), vec![1, 3]);
+    let trace = Trace {
+        tables: 1,
+        batch: 1,
+        // Rows 5 and 9 live on device 1 (row mod 4) and load it first; then page 0 six times.
+        indices: vec![5, 9, 0, 1, 2, 3, 0, 1],
+        offsets: vec![0, 8],
+    };
+    l.pick = pifs_sim::layout::ReplicaPick::RoundRobin;
+    let (shares, load) = l.split(&trace, 2, 4);
+    let on = |d: usize| -> Vec<u64> {
+        shares[0]
+            .iter()
+            .filter(|s| s.device == d)
+            .flat_map(|s| s.rows.clone())
+            .collect()
+    };
+    assert_eq!(on(1), [5, 9, 0, 2, 0]);
+    assert_eq!(on(3), [1, 3, 1]);
+    assert_eq!(load, [0, 10, 0, 6]);
+    // Least-loaded: device 1 has 4 lines from rows 5 and 9, so device 3 takes accesses until
+    // it has as many, then the tie goes to the lower device.
+    l.pick = pifs_sim::layout::ReplicaPick::LeastLoaded;
+    let (shares, load) = l.split(&trace, 2, 4);
+    let on = |d: usize| -> Vec<u64> {
+        shares[0]
+            .iter()
+            .filter(|s| s.device == d)
+            .flat_map(|s| s.rows.clone())
+            .collect()
+    };
+    assert_eq!(on(3), [0, 1, 3, 1]);
+    assert_eq!(on(1), [5, 9, 2, 0]);
+    assert_eq!(load, [0, 8, 0, 8]);
+}
