@@ -125,6 +125,15 @@ pub struct AblationReport {
     pub contributions: Vec<Contribution>,
 }
 
+/// The on-switch row buffer's hit rate from PIFS-Rec's report: its `buffer_hit_rate` key,
+/// where the build reports one (None otherwise, and while the buffer is off).
+fn buffer_hit_rate(p: &crate::compare::SystemReport) -> Option<f64> {
+    serde_json::to_value(p)
+        .ok()?
+        .get("buffer_hit_rate")?
+        .as_f64()
+}
+
 /// Run every variant of `features` on `w`, starting from `base` (its other keys stay).
 pub fn ablate(
     w: &Workload,
@@ -159,7 +168,7 @@ pub fn ablate(
                     device_load_max_over_mean: p.device_load_max_over_mean,
                     upstream_bytes: p.upstream_bytes,
                     device_bytes: p.port_bytes.iter().sum(),
-                    buffer_hit_rate: None,
+                    buffer_hit_rate: buffer_hit_rate(p),
                     migration_bytes: p.migration_bytes,
                     sums_within_bound: p.sums_within_bound,
                 };
