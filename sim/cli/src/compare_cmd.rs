@@ -9,6 +9,7 @@ use anyhow::anyhow;
 use clap::Args;
 use pifs_dlrm::Trace;
 use pifs_sim::SimError;
+use pifs_systems::ablate;
 use pifs_systems::compare::{compare_from, CompareReport, SystemProgress, Workload};
 use pifs_systems::config::{SysConfig, PARAMS};
 use pifs_systems::plot;
@@ -69,6 +70,10 @@ pub struct CompareArgs {
     pub plot: Option<PathBuf>,
     #[command(flatten)]
     pub ckpt: CheckpointArgs,
+    /// Ablation instead of the comparison: PIFS-Rec alone with each feature (pifs.plan,
+    /// pifs.spread, ...) off and on: baseline, each alone, all, all but each.
+    #[arg(long)]
+    pub ablate: bool,
 }
 
 /// The batches of a workload: `--model` generates `batches` of them with seeds seed, seed+1, ...
@@ -99,6 +104,9 @@ pub(crate) fn sim_failure(e: SimError) -> Failure {
 }
 
 pub fn run_compare(a: CompareArgs) -> Result<(), Failure> {
+    if a.ablate {
+        return run_ablate(a);
+    }
     let started = Instant::now();
     let c = a.sys.load().map_err(bad_input)?;
     let (batches, weights, name) = load_batches(&a.w, a.batches).map_err(bad_input)?;
@@ -181,6 +189,64 @@ pub fn run_compare(a: CompareArgs) -> Result<(), Failure> {
     if !report.all_sums_ok() {
         return Err(check_failed(anyhow!(
             "a system's pooled output is outside the float64 bound"
+        )));
+    }
+    Ok(())
+}
+
+/// `pifs compare --ablate`.
+fn run_ablate(a: CompareArgs) -> Result<(), Failure> {
+    let started = Instant::now();
+    if a.plot.is_some() {
+        return Err(bad_input(anyhow!(
+            "--ablate with --plot: the ablation writes a table and --json, no chart"
+        )));
+    }
+    if a.ckpt.checkpoint.is_some() || a.ckpt.resume.is_some() {
+        return Err(bad_input(anyhow!(
+            "--ablate with --checkpoint/--resume: an ablation is not checkpointed"
+        )));
+    }
+    let c = a.sys.load().map_err(bad_input)?;
+    let (batches, weights, name) = load_batches(&a.w, a.batches).map_err(bad_input)?;
+    let features = ablate::features();
+    eprintln!(
+        "pifs compare --ablate: {name}, {} batch(es), {} ports, backend {}, seed {}, features {}",
+        batches.len(),
+        c.switch.ports,
+        a.backend.name(),
+        a.w.seed,
+        features.iter().map(|f| f.key).collect::<Vec<_>>().join(" ")
+    );
+    let workload = Workload {
+        name: &name,
+        batches: &batches,
+        weights: &weights,
+    };
+    let report = ablate::ablate(&workload, &c, a.backend.into(), a.w.seed, &features, |v| {
+        eprintln!("pifs compare --ablate: running {v}")
+    })
+    .map_err(sim_failure)?;
+    let wall = started.elapsed().as_secs_f64();
+    if let Some(p) = &a.json {
+        let mut doc = serde_json::to_value(&report).map_err(|e| bad_input(anyhow!("{e}")))?;
+        doc["wall_seconds"] = serde_json::json!(wall);
+        doc["project_version"] = serde_json::json!(env!("CARGO_PKG_VERSION"));
+        doc["config"] = serde_json::json!(c
+            .flat()
+            .into_iter()
+            .collect::<std::collections::BTreeMap<_, _>>());
+        let text = serde_json::to_string_pretty(&doc).map_err(|e| bad_input(anyhow!("{e}")))?;
+        write_atomically(p, |tmp| {
+            std::fs::write(tmp, &text).map_err(|e| anyhow!("{e}"))
+        })
+        .map_err(bad_input)?;
+    }
+    print!("{}", report.table());
+    println!("wall {wall:.2} s");
+    if !report.all_sums_ok() {
+        return Err(check_failed(anyhow!(
+            "a variant's pooled output is outside the float64 bound"
         )));
     }
     Ok(())

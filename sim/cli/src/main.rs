@@ -19,6 +19,7 @@ use std::time::Instant;
 mod checkpoints_cmd;
 mod compare_cmd;
 mod hash_cmd;
+mod plan_cmd;
 mod resume;
 mod resume_state;
 mod scenario_cmd;
@@ -53,6 +54,8 @@ enum Cmd {
     Compare(Box<compare_cmd::CompareArgs>),
     /// Run `pifs compare` over a grid of parameters in parallel; CSV, JSON and charts.
     Sweep(Box<sweep_cmd::SweepArgs>),
+    /// Sharding plan of the tables over the devices and its per-device load (docs/placement.md).
+    Plan(Box<plan_cmd::PlanArgs>),
     /// Print every system parameter with its unit, value and source.
     Params(compare_cmd::ParamsArgs),
     /// Trace tools: generate synthetic traces, print trace statistics.
@@ -306,6 +309,7 @@ fn main() -> ExitCode {
         } => decode(a),
         Cmd::Compare(a) => compare_cmd::run_compare(*a),
         Cmd::Params(a) => compare_cmd::run_params(a),
+        Cmd::Plan(a) => plan_cmd::run(*a),
         Cmd::Sweep(a) => sweep_cmd::run_sweep(*a),
         Cmd::Trace { cmd } => trace_cmd::run_trace(cmd).map_err(bad_input),
         Cmd::Tiers(a) => tiers_cmd::run(*a),

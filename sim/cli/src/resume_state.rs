@@ -179,6 +179,9 @@ pub struct SavedBatch {
     resources: Vec<(String, u64, f64)>,
     port_cycles: Option<u64>,
     device_reads: u64,
+    device_lines: Vec<u64>,
+    migration_bytes: u64,
+    migration_ns: f64,
     tier: Option<(u64, u64, u64)>,
     poisoned_bags: Vec<u64>,
     /// links, crossbar, adders, dram, backing, static, total (J), static W, average W.
@@ -201,6 +204,9 @@ impl SavedBatch {
                 .collect(),
             port_cycles: r.port_cycles,
             device_reads: r.device_reads,
+            device_lines: r.device_lines.clone(),
+            migration_bytes: r.migration_bytes,
+            migration_ns: r.migration_ns,
             tier: r.tier.map(|t| (t.hits, t.misses, t.backing_bytes)),
             poisoned_bags: r.poisoned_bags.iter().map(|&b| b as u64).collect(),
             energy: [
@@ -236,6 +242,9 @@ impl SavedBatch {
                 .collect(),
             port_cycles: self.port_cycles,
             device_reads: self.device_reads,
+            device_lines: self.device_lines,
+            migration_bytes: self.migration_bytes,
+            migration_ns: self.migration_ns,
             tier: self.tier.map(|(hits, misses, backing_bytes)| TierCounters {
                 hits,
                 misses,

@@ -1549,3 +1549,105 @@ fn fault_flags_out_of_range() {
     ]);
     bad(&args, &["--compare-clean", "--poison-rate"], &[&json]);
 }
+
+#[test]
+fn placement_plan_spread_and_ablation_flags() {
+    let json = tmp("plan-bad.json");
+    bad(
+        &[
+            "plan",
+            "--model",
+            "rm1",
+            "--batch",
+            "1",
+            "--plan",
+            "diagonal",
+            "--json",
+            s(&json),
+        ],
+        &["--plan diagonal: must be row, table, column or greedy"],
+        &[&json],
+    );
+    for (kv, needle) in [
+        (
+            "pifs.spread=yes",
+            "pifs.spread = \"yes\": must be off, replicate or migrate",
+        ),
+        (
+            "pifs.plan=hash",
+            "pifs.plan = \"hash\": must be row, table, column or greedy",
+        ),
+        (
+            "pifs.hot_page_bytes=0",
+            "pifs.hot_page_bytes = 0 bytes is outside 64 ..= 1000000000",
+        ),
+        (
+            "pifs.hot_min_share=1.5",
+            "pifs.hot_min_share = 1.5  is outside 0 ..= 1",
+        ),
+        (
+            "pifs.spread_replicas=0",
+            "pifs.spread_replicas = 0 devices is outside 1 ..= 16",
+        ),
+    ] {
+        let json = tmp("ablate-bad.json");
+        bad(
+            &[
+                "compare",
+                "--ablate",
+                "--model",
+                "rm3",
+                "--batch",
+                "1",
+                "--batches",
+                "1",
+                "--backend",
+                "model",
+                "--set",
+                kv,
+                "--json",
+                s(&json),
+            ],
+            &[&format!("--set {kv}: {needle}")],
+            &[&json],
+        );
+    }
+    let svg = tmp("ablate.svg");
+    bad(
+        &[
+            "compare",
+            "--ablate",
+            "--model",
+            "rm3",
+            "--batch",
+            "1",
+            "--backend",
+            "model",
+            "--plot",
+            s(&svg),
+            "--json",
+            s(&json),
+        ],
+        &["--ablate with --plot"],
+        &[&svg, &json],
+    );
+    let dir = tmp("ablate-ckpt");
+    bad(
+        &[
+            "compare",
+            "--ablate",
+            "--model",
+            "rm3",
+            "--batch",
+            "1",
+            "--backend",
+            "model",
+            "--checkpoint",
+            s(&dir),
+            "--json",
+            s(&json),
+        ],
+        &["--ablate with --checkpoint/--resume"],
+        &[&json],
+    );
+}

@@ -2,8 +2,11 @@
 //! accumulators against each other in steps of a few dozen cycles, and combines the per-port
 //! partial sums into the pooled output.
 //!
-//! Placement: row r of any table lives on device (port) r mod ports. A port's share of a bag is
-//! split into pieces of at most `piece_rows` rows (tags are a finite resource); a row wider than
+//! Placement: row r of any table lives on device (port) r mod ports by default;
+//! `RunConfig::layout` (crate::layout) shards tables table-, row- or column-wise and spreads hot
+//! pages, and a column-sharded table's port holds (and sums) only its column group of lines.
+//! A port's share of a bag is split into pieces of at most `piece_rows` rows (tags are a finite
+//! resource); a row wider than
 //! the RTL's MAX_ROW_LINES lines is summed in column groups of at most that many lines. Host reduction:
 //! the pooled value of a bag is the pieces' partial sums added in (port, piece) order, in
 //! binary32 with the RTL's NaN rule; a bag with no rows is +0.0.
@@ -67,6 +70,9 @@ pub struct RunConfig {
     pub workload: String,
     /// Which port (memory device) holds each row.
     pub placement: Placement,
+    /// Per-table sharding and spread pages on top of `placement` (crate::layout); None = every
+    /// row by `placement`.
+    pub layout: Option<std::sync::Arc<crate::layout::Layout>>,
     /// Cycle from which the rows of each bag may be dispatched (index = bag t*B+b): when the
     /// host's descriptors for the bag reach the switch. None = all from cycle 0.
     pub bag_release: Option<Vec<u64>>,
@@ -119,6 +125,7 @@ impl Default for RunConfig {
             piece_rows: None,
             workload: String::new(),
             placement: Placement::Row,
+            layout: None,
             bag_release: None,
             tier: None,
             faults: None,
@@ -388,39 +395,40 @@ pub(crate) fn prepare(
             "indices[{pos}] = {r}: outside 0..{max_row}, the rows a table of dim {dim} can hold in its 2^40-byte window"
         )));
     }
-    // Column groups of at most MAX_ROW_LINES lines each.
-    let groups: Vec<(usize, usize)> = (0..row_lines)
-        .step_by(MAX_ROW_LINES)
-        .map(|l0| (l0, MAX_ROW_LINES.min(row_lines - l0)))
-        .collect();
+    let own;
+    let layout = match &cfg.layout {
+        Some(l) => l.as_ref(),
+        None => {
+            own = crate::layout::Layout::new(cfg.placement);
+            &own
+        }
+    };
+    layout
+        .validate(row_lines, cfg.ports)
+        .map_err(|e| SimError::Config(format!("placement: {e}")))?;
+    let (shares, _) = layout.split(trace, row_lines, cfg.ports);
 
-    // Split every bag over the ports, in bag order.
+    // Split every bag over the ports, in bag order; each share's lines in column groups of at
+    // most MAX_ROW_LINES lines.
     let mut pieces: Vec<Vec<Piece>> = (0..cfg.ports).map(|_| Vec::new()).collect();
-    for t in 0..trace.tables {
-        for b in 0..trace.batch {
-            let bag = t * trace.batch + b;
-            let mut per_port: Vec<Vec<u64>> = vec![Vec::new(); cfg.ports];
-            for &r in trace.bag(t, b) {
-                per_port[cfg
-                    .placement
-                    .port(t, r as u64, row_lines as u64 * 64, cfg.ports)]
-                .push(r as u64);
-            }
-            for (p, rows) in per_port.into_iter().enumerate() {
-                for &(line0, lines) in &groups {
-                    let piece_rows = cfg
-                        .piece_rows
-                        .unwrap_or(NUM_TAGS / lines / 4)
-                        .clamp(1, (NUM_TAGS / lines).min(MAX_BAG_ROWS));
-                    for chunk in rows.chunks(piece_rows) {
-                        pieces[p].push(Piece {
-                            bag,
-                            table: t,
-                            line0,
-                            lines,
-                            rows: chunk.to_vec(),
-                        });
-                    }
+    for (bag, bag_shares) in shares.into_iter().enumerate() {
+        let t = bag / trace.batch;
+        for sh in bag_shares {
+            let end = sh.line0 + sh.lines;
+            for line0 in (sh.line0..end).step_by(MAX_ROW_LINES) {
+                let lines = MAX_ROW_LINES.min(end - line0);
+                let piece_rows = cfg
+                    .piece_rows
+                    .unwrap_or(NUM_TAGS / lines / 4)
+                    .clamp(1, (NUM_TAGS / lines).min(MAX_BAG_ROWS));
+                for chunk in sh.rows.chunks(piece_rows) {
+                    pieces[sh.device].push(Piece {
+                        bag,
+                        table: t,
+                        line0,
+                        lines,
+                        rows: chunk.to_vec(),
+                    });
                 }
             }
         }

@@ -4,7 +4,7 @@
 
 use crate::config::SysConfig;
 use crate::energy::BatchEnergy;
-use crate::systems::{run_batch, BatchResult, System};
+use crate::systems::{pifs_placement_on, pifs_placements, run_batch_placed, BatchResult, System};
 use pifs_dlrm::{Trace, Weights};
 use pifs_sim::check::check_bound;
 use pifs_sim::port::SimError;
@@ -70,9 +70,27 @@ pub struct SystemReport {
     pub energy_j: BatchEnergy,
     /// Average power over all batches: total energy / total latency (W).
     pub avg_power_w: f64,
+    /// Lines each device read per batch, averaged over batches, and max / mean of them (1 =
+    /// even load).
+    pub device_lines: Vec<f64>,
+    pub device_load_max_over_mean: f64,
+    /// Embedding spreading (PIFS-Rec): bytes copied between devices over all batches, and
+    /// the time the copies took (included in the latencies).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub migration_bytes: u64,
+    #[serde(skip_serializing_if = "is_zero_f")]
+    pub migration_ns: f64,
     /// Tiered devices: share of line reads the DRAM caches served, over all batches.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tier_hit_rate: Option<f64>,
+}
+
+fn is_zero(x: &u64) -> bool {
+    *x == 0
+}
+
+fn is_zero_f(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// The whole comparison.
@@ -155,6 +173,11 @@ pub fn compare_from(
         .map(|t| pifs_dlrm::pool_f64(t, weights).map_err(|e| SimError::Config(e.to_string())))
         .collect::<Result<_, _>>()?;
     let lookups: usize = batches.iter().map(|t| t.lookups()).sum();
+    let placements = if systems.contains(&System::Pifs) && pifs_placement_on(c) {
+        pifs_placements(c, batches, weights.dim())
+    } else {
+        Vec::new()
+    };
     let mut out = BTreeMap::new();
     for (i, &s) in systems.iter().enumerate() {
         if done.len() == i {
@@ -165,7 +188,16 @@ pub fn compare_from(
         }
         for (k, t) in batches.iter().enumerate().skip(done[i].results.len()) {
             progress(s.name(), k);
-            let mut r = run_batch(s, t, weights, c, backend, seed.wrapping_add(k as u64))?;
+            let placed = (s == System::Pifs).then(|| placements.get(k)).flatten();
+            let mut r = run_batch_placed(
+                s,
+                t,
+                weights,
+                c,
+                backend,
+                seed.wrapping_add(k as u64),
+                placed,
+            )?;
             // A poisoned bag is NaN in the pooled output and in the reference alike.
             done[i].ok &= if r.poisoned_bags.is_empty() {
                 check_bound(&r.pooled, &refs[k]).ok()
@@ -201,6 +233,11 @@ pub fn compare_from(
             })
         };
         let up_util = util("host_link.s2m");
+        let device_lines: Vec<f64> = (0..ports)
+            .map(|p| avg(&|r| r.device_lines.get(p).copied().unwrap_or(0) as f64))
+            .collect();
+        let dl_max = device_lines.iter().copied().fold(0.0, f64::max);
+        let dl_mean = device_lines.iter().sum::<f64>() / ports.max(1) as f64;
         let first = &results[0];
         let (limit, limit_util) = first
             .resources
@@ -245,6 +282,10 @@ pub fn compare_from(
                     0.0
                 },
                 tier_hit_rate: hit_rate(results),
+                device_load_max_over_mean: if dl_mean > 0.0 { dl_max / dl_mean } else { 0.0 },
+                device_lines,
+                migration_bytes: results.iter().map(|r| r.migration_bytes).sum(),
+                migration_ns: results.iter().map(|r| r.migration_ns).sum(),
             },
         );
     }
@@ -353,6 +394,12 @@ impl CompareReport {
                 r.limit_utilisation * 100.0,
                 if r.sums_within_bound { "" } else { "  SUMS OUT OF BOUND" }
             );
+            if r.migration_bytes > 0 {
+                s += &format!(
+                    "  {name}: migration_bytes {} ({:.0} ns of copies, in the latencies); device load max/mean {:.3}\n",
+                    r.migration_bytes, r.migration_ns, r.device_load_max_over_mean
+                );
+            }
             if !r.poisoned_bags.is_empty() {
                 s += &format!(
                     "  {name}: {} bag(s) summed a poisoned line and are pooled as NaN (poisoned_bags in the JSON)\n",

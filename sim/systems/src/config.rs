@@ -201,6 +201,18 @@ pub struct Pifs {
     /// credits, one host command lane per port); "ports": each downstream port's RTL
     /// (pifs_port_top) on its own, the upstream arbitration in the timing model.
     pub level: String,
+    /// Sharding plan of PIFS-Rec's tables: "row" (device.interleave), "table", "column",
+    /// "greedy" (docs/placement.md).
+    pub plan: String,
+    /// Embedding spreading: "off", "replicate", "migrate".
+    pub spread: String,
+    pub hot_page_bytes: u64,
+    pub hot_epoch_batches: u32,
+    pub hot_pages: u32,
+    pub hot_min_share: f64,
+    pub spread_replicas: u32,
+    /// "least-loaded" or "round-robin".
+    pub replica_pick: String,
 }
 
 impl Default for Pifs {
@@ -209,6 +221,14 @@ impl Default for Pifs {
             combine: "host".into(),
             usp_gbps: 64.0,
             level: "switch".into(),
+            plan: "row".into(),
+            spread: "off".into(),
+            hot_page_bytes: 4096,
+            hot_epoch_batches: 1,
+            hot_pages: 32,
+            hot_min_share: 0.0,
+            spread_replicas: 2,
+            replica_pick: "least-loaded".into(),
         }
     }
 }
@@ -360,6 +380,14 @@ pub const PARAMS: &[Param] = &[
     p("beacon_s.pool_gbps", "GB/s", "modelling choice (no public figure available to us): one central unit with the bandwidth of one x16 port; swept by pifs sweep", "accumulation bandwidth of the central pool in the switch (all port traffic crosses it)"),
     p("pifs.combine", "host|usp", "issue 3 / DESIGN.md section 2: the host (or the USP) combines per-port partial sums; host is what pifs_switch_top does (partials arbitrated onto the upstream link)", "where the per-port partial sums of a bag are added"),
     p("pifs.level", "ports|switch", "this design: switch = the whole pifs_switch_top (dispatchers, egress FIFOs, round-robin upstream arbiter, credits; the Verilated build has 8 ports, the model any number); ports = each pifs_port_top alone, the upstream arbitration in the timing model", "which RTL runs PIFS-Rec's ports"),
+    p("pifs.plan", "row|table|column|greedy", "issue 7 / ZionEX (Mudigere et al., ISCA 2022, section 4) and TorchRec's planner: table-, row- and column-wise sharding, greedy = cost-balanced (largest shard first onto the least-loaded device); row = the pool's device.interleave", "how PIFS-Rec's tables are sharded over the devices (docs/placement.md)"),
+    p("pifs.spread", "off|replicate|migrate", "PIFS-Rec (Huo et al., MICRO 2024): global hotness detection and embedding spreading across devices; off by default so nothing changes", "what happens to the hot pages at each epoch boundary (PIFS-Rec only)"),
+    p("pifs.hot_page_bytes", "bytes", "PIFS-Rec summaries: page-granular memory management; 4 KiB OS page (modelling choice)", "granularity of the access counters and of spreading"),
+    p("pifs.hot_epoch_batches", "batches", "modelling choice: the hot set is recomputed from each epoch's counters and used for the next epoch", "batches per hotness epoch"),
+    p("pifs.hot_pages", "pages", "modelling choice: a small global hot set (top-K pages by accesses)", "most pages in the hot set"),
+    p("pifs.hot_min_share", "fraction", "modelling choice: 0 = the top hot_pages pages whatever their share", "least share of an epoch's accesses a hot page must have"),
+    p("pifs.spread_replicas", "devices", "modelling choice after the power of two choices (Mitzenmacher, 'The Power of Two Choices in Randomized Load Balancing', IEEE TPDS 2001): two copies per hot page, each access to the less loaded one", "copies of a hot page with pifs.spread = replicate (capped at switch.ports)"),
+    p("pifs.replica_pick", "least-loaded|round-robin", "modelling choice: the host picks the copy on the device it has given the fewest lines so far in the batch", "which copy of a replicated page serves an access"),
     p("pifs.usp_gbps", "GB/s", "modelling choice: one line per cycle at 1 GHz, the rate of the port accumulators", "adding rate of the USP combiner (pifs.combine = usp)"),
     p("device.capacity_gb", "GB", "modelling choice: 8 x 64 GB = a 512 GB pool, the scale at which the SDM paper (Ardestani et al., arXiv 2110.11489) moves DLRM tables to SCM; static power is charged per GB", "capacity of each device (of its backing memory when tiered)"),
     p("tier.backing", "none|scm|nand", "issue 8 / SDM paper (Ardestani et al., arXiv 2110.11489): Nand flash and 3DXP behind a DRAM cache", "memory behind the DRAM cache of each device (none = DRAM only)"),
@@ -686,6 +714,50 @@ impl SysConfig {
         one_of("pifs.combine", &self.pifs.combine, &["host", "usp"])?;
         one_of("pifs.level", &self.pifs.level, &["switch", "ports"])?;
         one_of(
+            "pifs.plan",
+            &self.pifs.plan,
+            &["row", "table", "column", "greedy"],
+        )?;
+        one_of(
+            "pifs.spread",
+            &self.pifs.spread,
+            &["off", "replicate", "migrate"],
+        )?;
+        one_of(
+            "pifs.replica_pick",
+            &self.pifs.replica_pick,
+            &["least-loaded", "round-robin"],
+        )?;
+        range(
+            "pifs.hot_page_bytes",
+            self.pifs.hot_page_bytes as f64,
+            64.0,
+            1.0e9,
+            "bytes",
+        )?;
+        range(
+            "pifs.hot_epoch_batches",
+            self.pifs.hot_epoch_batches as f64,
+            1.0,
+            1.0e6,
+            "batches",
+        )?;
+        range(
+            "pifs.hot_pages",
+            self.pifs.hot_pages as f64,
+            1.0,
+            1.0e7,
+            "pages",
+        )?;
+        range("pifs.hot_min_share", self.pifs.hot_min_share, 0.0, 1.0, "")?;
+        range(
+            "pifs.spread_replicas",
+            self.pifs.spread_replicas as f64,
+            1.0,
+            16.0,
+            "devices",
+        )?;
+        one_of(
             "device.interleave",
             &self.device.interleave,
             &["row", "table", "page"],
@@ -875,6 +947,28 @@ impl SysConfig {
         }
     }
 
+    /// Hotness detection and spreading of PIFS-Rec.
+    pub fn hot_config(&self) -> pifs_sim::hotness::HotConfig {
+        use pifs_sim::hotness::SpreadMode;
+        pifs_sim::hotness::HotConfig {
+            mode: match self.pifs.spread.as_str() {
+                "replicate" => SpreadMode::Replicate,
+                "migrate" => SpreadMode::Migrate,
+                _ => SpreadMode::Off,
+            },
+            page_bytes: self.pifs.hot_page_bytes,
+            epoch_batches: self.pifs.hot_epoch_batches as usize,
+            hot_pages: self.pifs.hot_pages as usize,
+            min_share: self.pifs.hot_min_share,
+            replicas: self.pifs.spread_replicas as usize,
+        }
+    }
+
+    /// PIFS-Rec's sharding plan.
+    pub fn plan_kind(&self) -> pifs_sim::plan::PlanKind {
+        pifs_sim::plan::PlanKind::parse(&self.pifs.plan).unwrap_or(pifs_sim::plan::PlanKind::Row)
+    }
+
     /// The port-level timing the cycle-level run uses.
     pub fn timing(&self) -> Timing {
         Timing {
@@ -941,6 +1035,10 @@ mod tests {
             "switch.traversal_ns=fast",
             "device.interleave=diagonal",
             "pifs.combine=dpu",
+            "pifs.plan=diagonal",
+            "pifs.spread=yes",
+            "pifs.hot_page_bytes=0",
+            "pifs.replica_pick=random",
             "pifs.level=chip",
             "host_link.lanes=3",
         ] {

@@ -4,8 +4,9 @@
 //! the last with the port accumulators (RTL or reference model) in the loop. [`compare`] runs
 //! them side by side; [`energy`] turns what they counted into energy and average power, with
 //! DRAM-only or tiered (DRAM cache in front of SCM or NAND) devices; [`tiers`] is the study
-//! that sets the two side by side.
+//! that sets the two side by side; [`ablate`] measures each PIFS-Rec feature on and off.
 
+pub mod ablate;
 pub mod compare;
 pub mod config;
 pub mod des;

@@ -32,11 +32,14 @@ use pifs_cxl::{Message, S2mDrs, S2mPacker};
 use pifs_dlrm::{Trace, Weights};
 use pifs_sim::device::{TierCounters, TierDevice};
 use pifs_sim::fp;
+use pifs_sim::hotness::{self, Move};
+use pifs_sim::layout::Layout;
+use pifs_sim::plan;
 use pifs_sim::port::SimError;
 use pifs_sim::system::{self, Backend, RunConfig};
 use serde::Serialize;
 use std::collections::VecDeque;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// The systems, in report order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +113,14 @@ pub struct BatchResult {
     pub port_cycles: Option<u64>,
     /// 64 B lines the memory devices served.
     pub device_reads: u64,
+    /// 64 B lines each device served for the batch (its load; migration copies not counted).
+    pub device_lines: Vec<u64>,
+    /// Embedding spreading (PIFS-Rec): bytes copied between devices before this batch, and the
+    /// time the copies took (part of `latency_ns`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub migration_bytes: u64,
+    #[serde(skip_serializing_if = "is_zero_f")]
+    pub migration_ns: f64,
     /// Tiered devices (all ports together): DRAM-cache hits, misses, bytes read from the
     /// backing memory. None for DRAM-only devices.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -121,6 +132,14 @@ pub struct BatchResult {
     /// Bags that summed a poisoned line (pooled as NaN; PIFS-Rec with faults.device_poison_rate).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub poisoned_bags: Vec<usize>,
+}
+
+fn is_zero(x: &u64) -> bool {
+    *x == 0
+}
+
+fn is_zero_f(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// The servers every system is built from.
@@ -282,6 +301,7 @@ impl Fabric {
         latency_ns: f64,
         pooled: Vec<u32>,
         pifs: Option<(u64, u64, Option<TierCounters>)>,
+        device_lines: Vec<u64>,
     ) -> BatchResult {
         let own_tier = self.settle_tiers();
         let (port_cycles, device_reads, tier, port_add_bytes) = match pifs {
@@ -327,6 +347,9 @@ impl Fabric {
             resources,
             port_cycles,
             device_reads,
+            device_lines,
+            migration_bytes: 0,
+            migration_ns: 0.0,
             tier,
             energy,
             pooled,
@@ -373,7 +396,39 @@ fn add_into(acc: &mut [u32], x: &[u32], first: bool) {
     }
 }
 
-/// Run one batch (the whole `trace`) on `system`.
+/// Where PIFS-Rec's rows live for one batch, and the copies spreading made before it.
+#[derive(Clone, Debug)]
+pub struct Placed {
+    pub layout: Arc<Layout>,
+    pub moves: Vec<Move>,
+}
+
+/// Whether PIFS-Rec runs with a layout other than the pool's interleaving.
+pub fn pifs_placement_on(c: &SysConfig) -> bool {
+    c.pifs.plan != "row" || c.pifs.spread != "off"
+}
+
+/// PIFS-Rec's placement for every batch of a run: the plan of `pifs.plan` made from the first
+/// batch (the profile), then spread epoch by epoch (`pifs.spread`) from the batches already
+/// run. A function of the batches alone, so a resumed run gets the same layouts.
+pub fn pifs_placements(c: &SysConfig, batches: &[Trace], dim: usize) -> Vec<Placed> {
+    let row_lines = dim.div_ceil(16);
+    let ports = c.switch.ports;
+    let Some(first) = batches.first() else {
+        return Vec::new();
+    };
+    let start = plan::plan(c.plan_kind(), c.placement(), &[first], row_lines, ports).layout;
+    hotness::epochs(&start, batches, &c.hot_config(), row_lines, ports)
+        .into_iter()
+        .map(|(l, moves)| Placed {
+            layout: Arc::new(l),
+            moves,
+        })
+        .collect()
+}
+
+/// Run one batch (the whole `trace`) on `system`. PIFS-Rec's plan is made from this batch; no
+/// spreading (that needs the batches before it: [`run_batch_placed`]).
 pub fn run_batch(
     system: System,
     trace: &Trace,
@@ -382,11 +437,24 @@ pub fn run_batch(
     backend: Backend,
     seed: u64,
 ) -> Result<BatchResult, SimError> {
+    run_batch_placed(system, trace, weights, c, backend, seed, None)
+}
+
+/// [`run_batch`] with PIFS-Rec's placement given (None: planned from this batch, not spread).
+pub fn run_batch_placed(
+    system: System,
+    trace: &Trace,
+    weights: &Weights,
+    c: &SysConfig,
+    backend: Backend,
+    seed: u64,
+    placed: Option<&Placed>,
+) -> Result<BatchResult, SimError> {
     c.validate().map_err(SimError::Config)?;
     let dim = weights.dim();
     let row_lines = dim.div_ceil(16);
     let per_dev = split(trace, c, row_lines);
-    let cfg = run_config(c, backend, seed);
+    let mut cfg = run_config(c, backend, seed);
     // The event models replay the order in which the cycle model's devices read their lines.
     let reads = if c.tier_timing().is_some() && system != System::Pifs {
         system::device_reads(trace, weights, &cfg)?
@@ -399,7 +467,38 @@ pub fn run_batch(
         System::BeaconS => Ok(beacon(
             trace, weights, c, &per_dev, row_lines, false, &reads,
         )),
-        System::Pifs => pifs(trace, weights, c, &per_dev, row_lines, cfg),
+        System::Pifs => {
+            let own;
+            let placed = match placed {
+                Some(p) => Some(p),
+                None if pifs_placement_on(c) => {
+                    own = pifs_placements(c, std::slice::from_ref(trace), dim)
+                        .pop()
+                        .expect("one batch");
+                    Some(&own)
+                }
+                None => None,
+            };
+            let (per_dev, moves) = match placed {
+                Some(p) => {
+                    cfg.layout = Some(p.layout.clone());
+                    let (shares, _) = p.layout.split(trace, row_lines, c.switch.ports);
+                    let per_dev = shares
+                        .into_iter()
+                        .map(|sh| {
+                            let mut per = vec![Vec::new(); c.switch.ports];
+                            for s in sh {
+                                per[s.device].extend(s.rows);
+                            }
+                            per
+                        })
+                        .collect();
+                    (per_dev, p.moves.as_slice())
+                }
+                None => (per_dev, &[][..]),
+            };
+            pifs(trace, weights, c, &per_dev, row_lines, cfg, moves)
+        }
     }
 }
 
@@ -515,7 +614,19 @@ fn pond(
             &mut pooled[bag * dim..(bag + 1) * dim],
         );
     }
-    f.result(c, latency, pooled, None)
+    let lines = dev_lines(per_dev, row_lines, n);
+    f.result(c, latency, pooled, None, lines)
+}
+
+/// Lines each device reads for `per_dev`.
+fn dev_lines(per_dev: &[Vec<Vec<u64>>], row_lines: usize, n: usize) -> Vec<u64> {
+    let mut l = vec![0u64; n];
+    for devs in per_dev {
+        for (d, rows) in devs.iter().enumerate() {
+            l[d] += (rows.len() * row_lines) as u64;
+        }
+    }
+    l
 }
 
 /// BEACON-D (`in_device`) or BEACON-S.
@@ -676,7 +787,8 @@ fn beacon(
             sum_rows(w, t, &rows, &mut buf, out);
         }
     }
-    f.result(c, latency, pooled, None)
+    let lines = dev_lines(per_dev, row_lines, n);
+    f.result(c, latency, pooled, None, lines)
 }
 
 fn pifs(
@@ -686,9 +798,52 @@ fn pifs(
     per_dev: &[Vec<Vec<u64>>],
     row_lines: usize,
     cfg: RunConfig,
+    moves: &[Move],
 ) -> Result<BatchResult, SimError> {
     let mut f = Fabric::new(c, &[]);
     let lf = line_flits();
+    // 0. Spreading's copies before the batch (stop the world): each 64 B line is read from
+    // the old device, crosses its port link, the crossbar and the new device's port link as a
+    // write, and is written at the new device's bandwidth.
+    let migration_bytes: u64 = moves.iter().map(|m| m.bytes).sum();
+    let mut t0 = 0.0;
+    if migration_bytes > 0 {
+        let mut routes = std::collections::BTreeMap::new();
+        let total: u64 = moves.iter().map(|m| m.bytes.div_ceil(64)).sum();
+        let g = f.e.group(Group::terminal(total as u32));
+        for m in moves {
+            let r = *routes.entry((m.from, m.to)).or_insert_with(|| {
+                let h = vec![
+                    Hop::Serve {
+                        id: f.dev[m.from],
+                        ns: 64.0 / c.device.gbps,
+                        bytes: 64,
+                    },
+                    Hop::Delay(c.device.latency_ns),
+                    Fabric::serve(f.port_s2m[m.from], lf * f.fp, lf),
+                    Hop::Delay(c.port_link.flight_ns + c.switch.traversal_ns),
+                    Hop::Serve {
+                        id: f.crossbar,
+                        ns: 64.0 / c.switch.crossbar_gbps,
+                        bytes: 64,
+                    },
+                    Fabric::serve(f.port_m2s[m.to], lf * f.fp, lf),
+                    Hop::Delay(c.port_link.flight_ns),
+                    Hop::Serve {
+                        id: f.dev[m.to],
+                        ns: 64.0 / c.device.gbps,
+                        bytes: 64,
+                    },
+                ];
+                f.e.route(h)
+            });
+            for _ in 0..m.bytes.div_ceil(64) {
+                f.e.start(0.0, r, g);
+            }
+        }
+        f.e.run();
+        t0 = f.e.groups[g].done;
+    }
     // 1. Descriptors to the switch's dispatcher: a bag may start once all of its are there.
     let desc = f.host_down(c, lf);
     let desc = f.e.route(desc);
@@ -699,7 +854,7 @@ fn pifs(
         let lines: u32 = devs.iter().map(|r| desc_lines(c, r.len())).sum();
         let g = f.e.group(Group::terminal(lines));
         for _ in 0..lines {
-            f.e.start(k as f64 * gap, desc, g);
+            f.e.start(t0 + k as f64 * gap, desc, g);
             k += 1;
         }
         bag_desc.push(g);
@@ -730,9 +885,24 @@ fn pifs(
     if c.pifs.level == "switch" {
         // Each port's host command lane: a BagOpen per piece and a RowRead per row and column
         // group, one word per cycle.
-        let groups = row_lines.div_ceil(pifs_sim::params::MAX_ROW_LINES) as u64;
+        let mut rows_at = vec![0u64; out.stats.ports.len()];
+        match &cfg.layout {
+            None => {
+                let groups = row_lines.div_ceil(pifs_sim::params::MAX_ROW_LINES) as u64;
+                for (p, ps) in out.stats.ports.iter().enumerate() {
+                    rows_at[p] = ps.lookups * groups;
+                }
+            }
+            Some(l) => {
+                let (shares, _) = l.split(trace, row_lines, c.switch.ports);
+                for s in shares.iter().flatten() {
+                    let groups = s.lines.div_ceil(pifs_sim::params::MAX_ROW_LINES) as u64;
+                    rows_at[s.device] += s.rows.len() as u64 * groups;
+                }
+            }
+        }
         for (p, ps) in out.stats.ports.iter().enumerate() {
-            let words = ps.bags + ps.lookups * groups;
+            let words = ps.bags + rows_at[p];
             let id = f.e.server(format!("port{p}.cmd_lane"));
             let s = &mut f.e.servers[id];
             s.items = words;
@@ -807,12 +977,16 @@ fn pifs(
         misses: dc.clone().map(|d| d.tier_misses).sum(),
         backing_bytes: dc.map(|d| d.backing_bytes).sum(),
     });
+    let lines = out.stats.ports.iter().map(|p| p.device.reads).collect();
     let mut r = f.result(
         c,
         latency,
         out.pooled,
         Some((out.stats.cycles, reads, tier)),
+        lines,
     );
     r.poisoned_bags = out.poisoned_bags;
+    r.migration_bytes = migration_bytes;
+    r.migration_ns = t0;
     Ok(r)
 }
