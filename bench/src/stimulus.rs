@@ -11,7 +11,7 @@
 use pifs_cxl::Flit;
 use pifs_sim::rtl::RtlPort;
 use pifs_sim::{Arrival, Command, PortAccumulator, PortCounters, PortResult, SimError};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Instant;
 
@@ -137,7 +137,6 @@ pub struct Replay {
     pub results: Digest,
     pub arrivals: Digest,
     pub result_count: u64,
-    pub counters: PortCounters,
 }
 
 /// Replay `stim` through a fresh `RtlPort` in windows of `step` cycles; only the loop is timed.
@@ -182,7 +181,6 @@ pub fn replay(stim: &Stimulus, step: u64, seed: u64) -> Result<Replay, SimError>
         results,
         arrivals,
         result_count,
-        counters,
     })
 }
 
@@ -211,4 +209,55 @@ pub fn write(stim: &Stimulus, step: u64, seed: u64, path: &Path) -> std::io::Res
     }
     let mut f = std::fs::File::create(path)?;
     f.write_all(&b)
+}
+
+/// Read a file written by [`write`]: the stimulus (its digests left empty: the file does not
+/// hold them), the window and the seed.
+pub fn read(path: &Path) -> std::io::Result<(Stimulus, u64, u64)> {
+    let mut b = Vec::new();
+    std::fs::File::open(path)?.read_to_end(&mut b)?;
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
+    let mut at = 8usize;
+    if b.len() < 48 || &b[..8] != b"PIFSSTM1" {
+        return Err(bad("not a PIFSSTM1 stimulus file"));
+    }
+    let u64_at = |b: &[u8], at: &mut usize| -> std::io::Result<u64> {
+        let v = b
+            .get(*at..*at + 8)
+            .ok_or_else(|| bad("stimulus file truncated"))?;
+        *at += 8;
+        Ok(u64::from_le_bytes(v.try_into().unwrap()))
+    };
+    let step = u64_at(&b, &mut at)?;
+    let cycles = u64_at(&b, &mut at)?;
+    let seed = u64_at(&b, &mut at)?;
+    let n_cmds = u64_at(&b, &mut at)? as usize;
+    let n_flits = u64_at(&b, &mut at)? as usize;
+    let mut stim = Stimulus {
+        cycles,
+        ..Stimulus::default()
+    };
+    for _ in 0..n_cmds {
+        let t = u64_at(&b, &mut at)?;
+        let w = u64_at(&b, &mut at)?;
+        let c = Command::decode(w)
+            .ok_or_else(|| bad("stimulus file: a command word that does not decode"))?;
+        stim.cmds.push((t, c));
+    }
+    for _ in 0..n_flits {
+        let t = u64_at(&b, &mut at)?;
+        let raw = b
+            .get(at..at + 68)
+            .ok_or_else(|| bad("stimulus file truncated"))?;
+        at += 68;
+        let mut words = [0u32; 17];
+        for (w, q) in words.iter_mut().zip(raw.chunks_exact(4)) {
+            *w = u32::from_le_bytes(q.try_into().unwrap());
+        }
+        stim.flits.push((t, Flit::from_words(&words)));
+    }
+    if at != b.len() {
+        return Err(bad("stimulus file: bytes after the last flit"));
+    }
+    Ok((stim, step, seed))
 }
