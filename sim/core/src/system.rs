@@ -14,6 +14,7 @@
 //! receiver) run CXL link-layer retry with a fault injector; devices may poison lines. A bag
 //! that summed a poisoned line is pooled as NaN and listed in the stats.
 
+use crate::buffer::BufferConfig;
 use crate::cmd::Command;
 use crate::device::{LineSource, MemDevice, TierDevice, TierTiming};
 use crate::fp;
@@ -75,6 +76,8 @@ pub struct RunConfig {
     pub tier: Option<TierTiming>,
     /// Link faults, link-layer retry and device poison; None = fault-free links without retry.
     pub faults: Option<LinkFaults>,
+    /// Every port's row buffer (switch level only; off by default).
+    pub buffer: BufferConfig,
 }
 
 /// Where rows live: interleaving of the embedding tables across the ports' memory devices.
@@ -119,6 +122,7 @@ impl Default for RunConfig {
             bag_release: None,
             tier: None,
             faults: None,
+            buffer: BufferConfig::OFF,
         }
     }
 }
@@ -500,6 +504,11 @@ pub fn run_from(
     mut done: Vec<PortOutcome>,
     mut after_port: impl FnMut(&[PortOutcome]) -> Result<(), SimError>,
 ) -> Result<RunOutput, SimError> {
+    if cfg.buffer.on() {
+        return Err(SimError::Config(
+            "the row buffer (buffer_lines > 0) sits in the switch: it needs the switch-level run (pifs.level = switch)".into(),
+        ));
+    }
     let (dim, row_lines, pieces) = prepare(trace, weights, cfg)?;
     if done.len() > pieces.len() {
         return Err(SimError::Config(format!(
@@ -868,6 +877,7 @@ fn drive_port(
         counters: c,
         device: dev.counters,
         links: links.as_ref().map(PortLinks::stats),
+        buffer: None,
     };
     let out = pieces
         .iter()

@@ -201,6 +201,12 @@ pub struct Pifs {
     /// credits, one host command lane per port); "ports": each downstream port's RTL
     /// (pifs_port_top) on its own, the upstream arbitration in the timing model.
     pub level: String,
+    /// Row buffer of every port in 64-byte lines (0 = none; switch level only).
+    pub buffer_lines: u64,
+    /// Its associativity.
+    pub buffer_ways: u64,
+    /// "lru" or "hot" (see pifs_sim::buffer).
+    pub buffer_policy: String,
 }
 
 impl Default for Pifs {
@@ -209,6 +215,9 @@ impl Default for Pifs {
             combine: "host".into(),
             usp_gbps: 64.0,
             level: "switch".into(),
+            buffer_lines: 0,
+            buffer_ways: 4,
+            buffer_policy: "lru".into(),
         }
     }
 }
@@ -360,6 +369,9 @@ pub const PARAMS: &[Param] = &[
     p("beacon_s.pool_gbps", "GB/s", "modelling choice (no public figure available to us): one central unit with the bandwidth of one x16 port; swept by pifs sweep", "accumulation bandwidth of the central pool in the switch (all port traffic crosses it)"),
     p("pifs.combine", "host|usp", "issue 3 / DESIGN.md section 2: the host (or the USP) combines per-port partial sums; host is what pifs_switch_top does (partials arbitrated onto the upstream link)", "where the per-port partial sums of a bag are added"),
     p("pifs.level", "ports|switch", "this design: switch = the whole pifs_switch_top (dispatchers, egress FIFOs, round-robin upstream arbiter, credits; the Verilated build has 8 ports, the model any number); ports = each pifs_port_top alone, the upstream arbitration in the timing model", "which RTL runs PIFS-Rec's ports"),
+    p("pifs.buffer_lines", "lines", "issue 7 / PIFS-Rec (Huo et al., arXiv 2409.16633): an on-switch buffer keeps hot embedding rows in the switch; 0 = off (default, so runs without it are unchanged); size is a modelling choice, e.g. 1024 lines = 64 KiB per port", "row buffer capacity of every downstream port, in 64-byte lines (lines / ways must be a power of two; pifs.level = switch)"),
+    p("pifs.buffer_ways", "ways", "modelling choice: 4-way set associative, as small on-chip SRAM caches commonly are", "associativity of the row buffer (1 ..= 16; the Verilated switch is built with 4)"),
+    p("pifs.buffer_policy", "lru|hot", "lru: classic least-recently-used; hot: hotness-aware insertion after PIFS-Rec's hotness-aware buffering (arXiv 2409.16633: on-switch buffer plus global hotness detection) -- insert a line only once its saturating access counter reaches 2, evict the coldest way (sim/core/src/buffer.rs)", "replacement policy of the row buffer"),
     p("pifs.usp_gbps", "GB/s", "modelling choice: one line per cycle at 1 GHz, the rate of the port accumulators", "adding rate of the USP combiner (pifs.combine = usp)"),
     p("device.capacity_gb", "GB", "modelling choice: 8 x 64 GB = a 512 GB pool, the scale at which the SDM paper (Ardestani et al., arXiv 2110.11489) moves DLRM tables to SCM; static power is charged per GB", "capacity of each device (of its backing memory when tiered)"),
     p("tier.backing", "none|scm|nand", "issue 8 / SDM paper (Ardestani et al., arXiv 2110.11489): Nand flash and 3DXP behind a DRAM cache", "memory behind the DRAM cache of each device (none = DRAM only)"),
@@ -686,6 +698,25 @@ impl SysConfig {
         one_of("pifs.combine", &self.pifs.combine, &["host", "usp"])?;
         one_of("pifs.level", &self.pifs.level, &["switch", "ports"])?;
         one_of(
+            "pifs.buffer_policy",
+            &self.pifs.buffer_policy,
+            &["lru", "hot"],
+        )?;
+        self.buffer().validate().map_err(|e| {
+            format!(
+                "pifs.{}",
+                e.to_string()
+                    .replacen("buffer_lines", "buffer_lines =", 1)
+                    .replacen("buffer_ways", "buffer_ways =", 1)
+            )
+        })?;
+        if self.pifs.buffer_lines > 0 && self.pifs.level != "switch" {
+            return Err(format!(
+                "pifs.buffer_lines = {}: the row buffer needs pifs.level = switch",
+                self.pifs.buffer_lines
+            ));
+        }
+        one_of(
             "device.interleave",
             &self.device.interleave,
             &["row", "table", "page"],
@@ -875,6 +906,16 @@ impl SysConfig {
         }
     }
 
+    /// Every port's row buffer (validated by [`SysConfig::validate`]).
+    pub fn buffer(&self) -> pifs_sim::buffer::BufferConfig {
+        pifs_sim::buffer::BufferConfig {
+            lines: self.pifs.buffer_lines.min(usize::MAX as u64) as usize,
+            ways: self.pifs.buffer_ways.min(usize::MAX as u64) as usize,
+            policy: pifs_sim::buffer::BufferPolicy::parse(&self.pifs.buffer_policy)
+                .unwrap_or_default(),
+        }
+    }
+
     /// The port-level timing the cycle-level run uses.
     pub fn timing(&self) -> Timing {
         Timing {
@@ -942,6 +983,9 @@ mod tests {
             "device.interleave=diagonal",
             "pifs.combine=dpu",
             "pifs.level=chip",
+            "pifs.buffer_policy=lfu",
+            "pifs.buffer_lines=10",
+            "pifs.buffer_lines=-1",
             "host_link.lanes=3",
         ] {
             let e = c.set(bad).unwrap_err();

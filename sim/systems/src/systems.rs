@@ -114,6 +114,9 @@ pub struct BatchResult {
     /// backing memory. None for DRAM-only devices.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tier: Option<TierCounters>,
+    /// PIFS-Rec with the row buffer on: each port's buffer counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buffer: Option<Vec<pifs_sim::buffer::BufferCounters>>,
     /// Energy of the batch and average power over it.
     pub energy: BatchEnergy,
     #[serde(skip)]
@@ -328,6 +331,7 @@ impl Fabric {
             port_cycles,
             device_reads,
             tier,
+            buffer: None,
             energy,
             pooled,
             poisoned_bags: Vec::new(),
@@ -414,6 +418,7 @@ fn run_config(c: &SysConfig, backend: Backend, seed: u64) -> RunConfig {
         tier: c.tier_timing(),
         workload: String::new(),
         faults: c.faults.link_faults(),
+        buffer: c.buffer(),
         ..RunConfig::default()
     }
 }
@@ -814,5 +819,11 @@ fn pifs(
         Some((out.stats.cycles, reads, tier)),
     );
     r.poisoned_bags = out.poisoned_bags;
+    r.buffer = out
+        .stats
+        .ports
+        .iter()
+        .map(|p| p.buffer)
+        .collect::<Option<Vec<_>>>();
     Ok(r)
 }
