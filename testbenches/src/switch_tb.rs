@@ -855,7 +855,7 @@ const BUF_BYPASSES: &str = "buffer_bypasses";
 pub fn switch_buffer_coverage() -> Coverage {
     let mut c = Coverage::new();
     c.named(BUF_POLICY, &["lru", "hot"])
-        .ranges(BUF_SIZE, &[(4, 4), (16, 64), (128, 256)])
+        .ranges(BUF_SIZE, &[(4, 8), (16, 64), (128, 256)])
         .ranges(BUF_HIT_RATE, &[(0, 0), (1, 49), (50, 100)])
         .ranges(BUF_EVICTIONS, &[(0, 0), (1, u64::MAX)])
         .ranges(BUF_BYPASSES, &[(0, 0), (1, u64::MAX)])
@@ -889,7 +889,7 @@ pub fn switch_buffer_case(
     let buf = BufferConfig {
         lines: sets * ways,
         ways,
-        policy: if rng.chance(0.5) {
+        policy: if (seed >> 7) & 1 == 0 {
             BufferPolicy::Lru
         } else {
             BufferPolicy::Hot
