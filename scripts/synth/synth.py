@@ -124,13 +124,16 @@ MODULES: dict[str, dict] = {
     "pifs_switch_top": {"module": "pifs_switch_top", "set": dict(SWITCH_REDUCED),
                         "reduced": SWITCH_REDUCED},
     # The row buffer of one port (pifs_switch_top's BufLines is 0 by default: no buffer, none of
-    # this area). Two sizes, so the per-line cost is the difference over 48 lines; the hotness
-    # table (HotEntries x HotBits flops), the pending table (NumTags line addresses) and the hit
-    # FIFO are the same in both.
-    "pifs_switch_buffer.l16": {"module": "pifs_switch_buffer",
-                               "set": {"Lines": 16, "Ways": 4, "HotEntries": 4096}},
-    "pifs_switch_buffer.l64": {"module": "pifs_switch_buffer",
-                               "set": {"Lines": 64, "Ways": 4, "HotEntries": 4096}},
+    # this area). Two small sizes, so the cost per line is the difference over 24 lines; the
+    # pending table (NumTags line addresses) and the hit FIFO are the same in both. HotEntries
+    # is 256 here (RTL default 4096): the hotness table is HotEntries x HotBits flip-flops with
+    # two HotEntries:1 read muxes, and at 4096 entries Yosys 0.23 needs well over 10 minutes.
+    "pifs_switch_buffer.l8": {"module": "pifs_switch_buffer",
+                              "set": {"Lines": 8, "Ways": 4, "HotEntries": 256},
+                              "reduced": {"Lines": 8, "HotEntries": 256}},
+    "pifs_switch_buffer.l32": {"module": "pifs_switch_buffer",
+                               "set": {"Lines": 32, "Ways": 4, "HotEntries": 256},
+                               "reduced": {"Lines": 32, "HotEntries": 256}},
 }
 # Entry -> {black-boxed module: entry whose gate netlist (out/synth/<entry>/netlist.il) fills it}.
 BOXES = {"pifs_switch_top": {"pifs_port_top": "pifs_port_top"}}
