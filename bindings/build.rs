@@ -33,6 +33,11 @@ const SWITCH_PARAMS: &[(&str, &str, u32)] = &[
     ("CmdDepth", "PIFS_SW_CMD_DEPTH", 4),
     ("EgressDepth", "PIFS_SW_EGRESS_DEPTH", 8),
     ("UpCredits", "PIFS_SW_UP_CREDITS", 32),
+    // The row buffer: BufLines is the largest capacity; the run picks the sets it uses (and
+    // turns it on) through buf_en_i / buf_set_mask_i, so one build serves every capacity up to
+    // it. Off at run time unless asked, so the default runs are those without a buffer.
+    ("BufLines", "PIFS_SW_BUF_LINES", 256),
+    ("BufWays", "PIFS_SW_BUF_WAYS", 4),
 ];
 /// Oldest Verilator release this build is tested with (Debian bookworm).
 const MIN_VERSION: (u32, u32) = (5, 6);

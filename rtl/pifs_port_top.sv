@@ -8,7 +8,8 @@ module pifs_port_top
   parameter int unsigned NumTags     = 256,
   parameter int unsigned ResDepth    = 4,
   parameter int unsigned RetryTimeout = 256,  // link-layer retry: cycles between RETRY.Req
-  parameter int unsigned AckEvery     = 8     // link-layer retry: flits per acknowledgement
+  parameter int unsigned AckEvery     = 8,    // link-layer retry: flits per acknowledgement
+  parameter int unsigned HitIn        = 0     // 1: the hit_* line input exists (a row buffer)
 ) (
   input  logic               clk_i,
   input  logic               rst_ni,
@@ -44,6 +45,22 @@ module pifs_port_top
   output logic               tag_err_o,
   output logic               busy_o,
 
+  // Second line input of the accumulator (HitIn = 1): lines from the switch's row buffer
+  // (valid/ready), taken in a cycle in which the ingress hands over no line (the ingress has
+  // priority). With HitIn = 0 the inputs are ignored and hit_ready_o is low.
+  input  logic               hit_valid_i,
+  output logic               hit_ready_o,
+  input  logic [TagW-1:0]    hit_tag_i,
+  input  logic [LineW-1:0]   hit_data_i,
+
+  // The ingress lines the accumulator takes (the row buffer's fills), and the tag of the line
+  // the accumulator takes in this cycle from either input (valid with mon_valid_o or tag_err_o).
+  output logic               fill_valid_o,
+  output logic [TagW-1:0]    fill_tag_o,
+  output logic               fill_poison_o,
+  output logic [LineW-1:0]   fill_data_o,
+  output logic [TagW-1:0]    line_tag_o,
+
   // Link-layer retry of the S2M link (see pifs_s2m_ingress): enable, and the receiver's
   // RETRY.Req / acknowledgements for the device's sender.
   input  logic               llr_en_i,
@@ -60,6 +77,9 @@ module pifs_port_top
   logic [LineW-1:0]  line_data;
   logic              acc_busy;
   logic              ingress_busy;
+  logic              acc_line_valid, acc_line_ready, acc_line_poison;
+  logic [TagW-1:0]   acc_line_tag;
+  logic [LineW-1:0]  acc_line_data;
 
   pifs_s2m_ingress #(
     .RetryTimeout (RetryTimeout),
@@ -97,11 +117,11 @@ module pifs_port_top
     .cmd_valid_i,
     .cmd_ready_o,
     .cmd_i,
-    .line_valid_i  (line_valid),
-    .line_ready_o  (line_ready),
-    .line_tag_i    (line_tag),
-    .line_poison_i (line_poison),
-    .line_data_i   (line_data),
+    .line_valid_i  (acc_line_valid),
+    .line_ready_o  (acc_line_ready),
+    .line_tag_i    (acc_line_tag),
+    .line_poison_i (acc_line_poison),
+    .line_data_i   (acc_line_data),
     .res_valid_o,
     .res_ready_i,
     .res_bag_o,
@@ -117,6 +137,30 @@ module pifs_port_top
     .tag_err_o,
     .busy_o        (acc_busy)
   );
+
+  // The accumulator's line input: the ingress line if there is one, else the buffer's.
+  if (HitIn != 0) begin : gen_hit_mux
+    assign acc_line_valid  = line_valid || hit_valid_i;
+    assign acc_line_tag    = line_valid ? line_tag : hit_tag_i;
+    assign acc_line_poison = line_valid && line_poison;
+    assign acc_line_data   = line_valid ? line_data : hit_data_i;
+    assign hit_ready_o     = acc_line_ready && !line_valid;
+  end else begin : gen_no_hit
+    assign acc_line_valid  = line_valid;
+    assign acc_line_tag    = line_tag;
+    assign acc_line_poison = line_poison;
+    assign acc_line_data   = line_data;
+    assign hit_ready_o     = 1'b0;
+    logic unused_hit;
+    assign unused_hit = ^{hit_valid_i, hit_tag_i, hit_data_i};
+  end
+  assign line_ready = acc_line_ready;
+
+  assign fill_valid_o  = line_valid && line_ready;
+  assign fill_tag_o    = line_tag;
+  assign fill_poison_o = line_poison;
+  assign fill_data_o   = line_data;
+  assign line_tag_o    = acc_line_tag;
 
   // The port is busy while the accumulator or the ingress holds anything.
   assign busy_o = acc_busy || ingress_busy;

@@ -26,7 +26,9 @@ module pifs_switch_top
   parameter int unsigned CmdDepth    = 4,    // command FIFO of each port's dispatcher
   parameter int unsigned EgressDepth = 8,    // egress FIFO of each port on the upstream path
   parameter int unsigned UpCredits   = 32,   // upstream credits after reset
-  parameter int unsigned CreditW     = 16    // upstream credit counter width
+  parameter int unsigned CreditW     = 16,   // upstream credit counter width
+  parameter int unsigned BufLines    = 0,    // row buffer lines per port (0 = no buffer)
+  parameter int unsigned BufWays     = 4     // row buffer associativity
 ) (
   input  logic                           clk_i,
   input  logic                           rst_ni,
@@ -84,7 +86,20 @@ module pifs_switch_top
   output logic [NumPorts-1:0]            port_llr_valid_o,
   output logic [NumPorts-1:0]            port_llr_req_o,
   output logic [NumPorts-1:0][LlrSeqW-1:0] port_llr_seq_o,
-  output logic [NumPorts-1:0]            port_llr_discard_o
+  output logic [NumPorts-1:0]            port_llr_discard_o,
+
+  // Row buffer of every port (BufLines > 0; see pifs_switch_buffer), static configuration: on,
+  // sets used minus one, policy (0 LRU, 1 hot). Per port: lookup hit, lookup miss, fill
+  // bypassed, fill evicted a line; and the tag of the line each accumulator takes this cycle
+  // (valid with port_line_o), which records the accumulation order.
+  input  logic                           buf_en_i,
+  input  logic [15:0]                    buf_set_mask_i,
+  input  logic                           buf_policy_i,
+  output logic [NumPorts-1:0]            port_buf_hit_o,
+  output logic [NumPorts-1:0]            port_buf_miss_o,
+  output logic [NumPorts-1:0]            port_buf_bypass_o,
+  output logic [NumPorts-1:0]            port_buf_evict_o,
+  output logic [NumPorts-1:0][TagW-1:0]  port_line_tag_o
 );
 
   if (NumPorts < 1 || NumPorts > 16) begin : gen_bad_ports
@@ -131,7 +146,7 @@ module pifs_switch_top
   // ---------------------------------------------------------------------------------------------
   // Ports: dispatcher and accumulator
   // ---------------------------------------------------------------------------------------------
-  logic [NumPorts-1:0] res_valid, res_ready, port_busy, disp_busy;
+  logic [NumPorts-1:0] res_valid, res_ready, port_busy, disp_busy, buf_busy;
   res_line_t [NumPorts-1:0] res_line;
   logic                up_busy;
 
@@ -142,6 +157,15 @@ module pifs_switch_top
     logic [7:0]      mon_bag;
     logic [3:0]      mon_line;
     logic            mon_part;
+    logic             rd_valid, rd_ready;
+    logic [TagW-1:0]  rd_tag;
+    logic [AddrW-1:0] rd_addr;
+    logic             hit_valid, hit_ready;
+    logic [TagW-1:0]  hit_tag;
+    logic [LineW-1:0] hit_data;
+    logic             fill_valid, fill_poison;
+    logic [TagW-1:0]  fill_tag;
+    logic [LineW-1:0] fill_data;
 
     pifs_switch_dispatch #(
       .CmdDepth    (CmdDepth),
@@ -156,18 +180,70 @@ module pifs_switch_top
       .acc_ready_i (acc_ready),
       .acc_cmd_o   (acc_cmd),
       .acc_err_i   (acc_err),
-      .rd_valid_o  (memrd_valid_o[p]),
-      .rd_ready_i  (memrd_ready_i[p]),
-      .rd_tag_o    (memrd_tag_o[p]),
-      .rd_addr_o   (memrd_addr_o[p]),
+      .rd_valid_o  (rd_valid),
+      .rd_ready_i  (rd_ready),
+      .rd_tag_o    (rd_tag),
+      .rd_addr_o   (rd_addr),
       .busy_o      (disp_busy[p])
     );
+
+    // The row buffer between the read engine and the port's MemRd stream, or plain wires.
+    if (BufLines > 0) begin : gen_buf
+      pifs_switch_buffer #(
+        .Lines   (BufLines),
+        .Ways    (BufWays),
+        .NumTags (NumTags)
+      ) u_buffer (
+        .clk_i,
+        .rst_ni,
+        .en_i          (buf_en_i),
+        .set_mask_i    (buf_set_mask_i),
+        .policy_i      (buf_policy_i),
+        .req_valid_i   (rd_valid),
+        .req_ready_o   (rd_ready),
+        .req_tag_i     (rd_tag),
+        .req_addr_i    (rd_addr),
+        .miss_valid_o  (memrd_valid_o[p]),
+        .miss_ready_i  (memrd_ready_i[p]),
+        .miss_tag_o    (memrd_tag_o[p]),
+        .miss_addr_o   (memrd_addr_o[p]),
+        .hit_valid_o   (hit_valid),
+        .hit_ready_i   (hit_ready),
+        .hit_tag_o     (hit_tag),
+        .hit_data_o    (hit_data),
+        .fill_valid_i  (fill_valid),
+        .fill_tag_i    (fill_tag),
+        .fill_poison_i (fill_poison),
+        .fill_data_i   (fill_data),
+        .hit_o         (port_buf_hit_o[p]),
+        .miss_o        (port_buf_miss_o[p]),
+        .bypass_o      (port_buf_bypass_o[p]),
+        .evict_o       (port_buf_evict_o[p]),
+        .busy_o        (buf_busy[p])
+      );
+    end else begin : gen_no_buf
+      assign memrd_valid_o[p]     = rd_valid;
+      assign rd_ready             = memrd_ready_i[p];
+      assign memrd_tag_o[p]       = rd_tag;
+      assign memrd_addr_o[p]      = rd_addr;
+      assign hit_valid            = 1'b0;
+      assign hit_tag              = '0;
+      assign hit_data             = '0;
+      assign port_buf_hit_o[p]    = 1'b0;
+      assign port_buf_miss_o[p]   = 1'b0;
+      assign port_buf_bypass_o[p] = 1'b0;
+      assign port_buf_evict_o[p]  = 1'b0;
+      assign buf_busy[p]          = 1'b0;
+      logic unused_fill;
+      assign unused_fill = ^{hit_ready, fill_valid, fill_tag, fill_poison, fill_data};
+    end
 
     pifs_port_top #(
       .NumBags     (NumBags),
       .MaxRowLines (MaxRowLines),
       .NumTags     (NumTags),
-      .ResDepth    (ResDepth)
+      .ResDepth    (ResDepth),
+      .HitIn       (BufLines > 0 ? 1 : 0)
     ) u_port (
       .clk_i,
       .rst_ni,
@@ -194,6 +270,15 @@ module pifs_switch_top
       .cmd_err_o    (port_cmd_err_o[p]),
       .tag_err_o    (port_tag_err_o[p]),
       .busy_o       (port_busy[p]),
+      .hit_valid_i  (hit_valid),
+      .hit_ready_o  (hit_ready),
+      .hit_tag_i    (hit_tag),
+      .hit_data_i   (hit_data),
+      .fill_valid_o (fill_valid),
+      .fill_tag_o   (fill_tag),
+      .fill_poison_o(fill_poison),
+      .fill_data_o  (fill_data),
+      .line_tag_o   (port_line_tag_o[p]),
       .llr_en_i,
       .llr_valid_o  (port_llr_valid_o[p]),
       .llr_req_o    (port_llr_req_o[p]),
@@ -242,7 +327,12 @@ module pifs_switch_top
   assign up_poison_o = up_line.poison;
   assign up_data_o   = up_line.data;
 
-  assign busy_o = (|port_busy) || (|disp_busy) || up_busy;
+  assign busy_o = (|port_busy) || (|disp_busy) || (|buf_busy) || up_busy;
+
+  if (BufLines == 0) begin : gen_no_buf_cfg
+    logic unused_buf_cfg;
+    assign unused_buf_cfg = ^{buf_en_i, buf_set_mask_i, buf_policy_i};
+  end
 
   // ---------------------------------------------------------------------------------------------
   // Assertions

@@ -125,6 +125,7 @@ fn saturating_scenario(ports: usize, lines: usize, seed: u64) -> SwScenario {
         jitter: 0,
         credit_delay: 1,
         withheld: 0,
+        shared_rows: false,
     }
 }
 
@@ -248,6 +249,7 @@ fn slow_credits_without_full_fifos_rtl_equals_model() {
             jitter: 30,
             credit_delay: 60,
             withheld: 31,
+            shared_rows: false,
         };
         let (r, m, exact) = run_both(&sc);
         assert!(exact, "seed {seed}");
@@ -376,6 +378,7 @@ fn fixed_scenario() -> SwScenario {
         jitter: 16,
         credit_delay: 4,
         withheld: 0,
+        shared_rows: false,
     }
 }
 
@@ -448,6 +451,7 @@ fn waves_are_written_when_asked() {
         jitter: 0,
         credit_delay: 1,
         withheld: 0,
+        shared_rows: false,
     };
     let out = play(&mut rtl, &sc).unwrap();
     check_sums(&sc, &out, "waves").unwrap();
@@ -474,4 +478,311 @@ fn waves_are_written_when_asked() {
         assert!(!port_scope || s.contains("[1]."), "{s} is not port 1's");
     }
     assert!(signals.iter().any(|s| s.contains(".gen_port[1].u_port.")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The row buffer (rtl/pifs_switch_buffer.sv, sim/core/src/buffer.rs).
+
+use pifs_sim::buffer::{BufferConfig, BufferCounters, BufferPolicy};
+use pifs_sim::params::{HOT_ENTRIES, HOT_MAX, HOT_THRESHOLD};
+use pifs_tb::switch_tb::{check_mem_reqs_with_hits, shared_rows_scenario};
+
+fn buffer(lines: usize, ways: usize, policy: BufferPolicy) -> BufferConfig {
+    BufferConfig {
+        lines,
+        ways,
+        policy,
+    }
+}
+
+#[test]
+fn the_verilated_switch_has_a_buffer_that_is_off_by_default() {
+    let rtl = RtlSwitch::new(1, None).unwrap();
+    assert_eq!(rtl.buffer_capacity(), (256, 4));
+    assert_eq!(rtl.config().buffer, BufferConfig::OFF);
+    let mut rtl = rtl;
+    let e = rtl
+        .set_buffer(buffer(512, 4, BufferPolicy::Lru))
+        .unwrap_err();
+    assert!(e.to_string().contains("at most 256 lines"), "{e}");
+}
+
+#[test]
+fn shared_rows_with_the_buffer_rtl_equals_model_and_the_order_replay() {
+    let sizes = [(16, 4), (64, 4), (256, 4), (4, 4)];
+    let mut hits = 0;
+    for seed in seeds(0..8) {
+        let policy = if seed % 2 == 0 {
+            BufferPolicy::Lru
+        } else {
+            BufferPolicy::Hot
+        };
+        let (lines, ways) = sizes[(seed / 2) as usize % sizes.len()];
+        let buf = buffer(lines, ways, policy);
+        let ports = 1 + seed as usize % 8;
+        let sc = shared_rows_scenario(seed, ports);
+        let mut rtl = RtlSwitch::new(seed, None).unwrap();
+        rtl.set_buffer(buf).unwrap();
+        let r = play(&mut rtl, &sc).expect("rtl run");
+        let mut model = ModelSwitch::new(SwitchConfig {
+            buffer: buf,
+            ..rtl.config()
+        })
+        .unwrap();
+        let m = play(&mut model, &sc).expect("model run");
+        let what = format!("seed {seed} ({ports} ports, buffer {buf:?})");
+        eprintln!(
+            "{what}: {} cycles, {} MemRd; buffer per port {:?}",
+            r.cycles,
+            r.reqs.len(),
+            r.buffer
+        );
+        for (o, b) in [(&r, "rtl"), (&m, "model")] {
+            let what = format!("{what} {b}");
+            check_sums(&sc, o, &what).unwrap();
+            check_lines_once(&sc, o, &what).unwrap();
+            check_credits(o, 32, &what).unwrap();
+            check_no_errors(o, &what).unwrap();
+            check_mem_reqs_with_hits(o, &what).unwrap();
+        }
+        assert_eq!(r.buffer, m.buffer, "{what}: buffer counts rtl vs model");
+        if model.timing_exact() {
+            check_backends_agree(&r, &m, &what).unwrap();
+        }
+        hits += r.buffer.iter().map(|b| b.hits).sum::<u64>();
+    }
+    assert!(hits > 0, "no seed hit the buffer");
+}
+
+/// Read `lines` one at a time (a one-row, one-line bag each, the next only after the previous
+/// came back upstream) with port 0; per read, whether it hit (no MemRd left) and the line that
+/// came upstream.
+fn one_at_a_time(sw: &mut dyn SwitchModel, lines: &[u64]) -> Vec<(bool, [u32; 16])> {
+    use pifs_cxl::{M2sPacker, M2sReq, Message};
+    use pifs_sim::device::{LineSource, MemDevice};
+    struct Mem;
+    impl LineSource for Mem {
+        fn line(&self, addr: u64) -> [u8; 64] {
+            let mut out = [0u8; 64];
+            for i in 0..16 {
+                // A normal float per lane, distinct per line: x + 0.0 = x exactly.
+                let v = 1.0f32 + (addr / 64) as f32 / 1024.0 + i as f32;
+                out[4 * i..4 * i + 4].copy_from_slice(&v.to_bits().to_le_bytes());
+            }
+            out
+        }
+    }
+    let mut dev = MemDevice::new(40, 0, 7);
+    let mut m2s = M2sPacker::new(3);
+    let mut out = Vec::new();
+    for &a in lines {
+        let now = sw.now();
+        sw.push_cmds(&[
+            (
+                now,
+                SwitchCmd::new(
+                    0,
+                    Command::BagOpen {
+                        bag: 0,
+                        rows: 1,
+                        lines: 1,
+                    },
+                ),
+            ),
+            (
+                now + 1,
+                SwitchCmd::new(
+                    0,
+                    Command::RowRead {
+                        bag: 0,
+                        tag: 0,
+                        lines: 1,
+                        line_addr: a,
+                    },
+                ),
+            ),
+        ]);
+        let mut t = now;
+        let mut missed = false;
+        let up = loop {
+            t += 8;
+            sw.run_to(t).unwrap();
+            let mut q: std::collections::VecDeque<Message> = sw
+                .take_mem_reqs()
+                .into_iter()
+                .map(|r| {
+                    missed = true;
+                    Message::M2sReq(M2sReq::mem_rd(r.tag, r.addr))
+                })
+                .collect();
+            while let Some(f) = m2s.next_flit(&mut q) {
+                dev.receive(t, &f).unwrap();
+            }
+            let mut flits = Vec::new();
+            dev.emit_until(t + 40, &Mem, &mut flits);
+            sw.push_flits(0, &flits);
+            let up = sw.take_upstream();
+            sw.grant_credits(&up.iter().map(|u| u.cycle + 1).collect::<Vec<_>>());
+            if let Some(u) = up.first() {
+                break u.data;
+            }
+            assert!(t - now < 10_000, "read of line {a} never came back");
+        };
+        sw.run_to(t + 16).unwrap();
+        out.push((!missed, up));
+    }
+    out
+}
+
+/// Independent reference of the buffer's hit/miss decisions for reads done one at a time (each
+/// fill lands before the next lookup), written from the rules: LRU as a recency list per set;
+/// hot as ways in fixed positions with a count each and a direct-mapped table of access counts.
+fn brute_force(buf: BufferConfig, lines: &[u64]) -> Vec<bool> {
+    let sets = (buf.lines / buf.ways) as u64;
+    let mut out = Vec::new();
+    match buf.policy {
+        BufferPolicy::Lru => {
+            let mut recent: Vec<Vec<u64>> = vec![Vec::new(); sets as usize];
+            for &a in lines {
+                let s = &mut recent[(a % sets) as usize];
+                let hit = s.iter().position(|&l| l == a);
+                out.push(hit.is_some());
+                match hit {
+                    Some(i) => {
+                        s.remove(i);
+                    }
+                    None if s.len() == buf.ways => {
+                        s.pop();
+                    }
+                    None => {}
+                }
+                s.insert(0, a);
+            }
+        }
+        BufferPolicy::Hot => {
+            let mut ways: Vec<Vec<Option<(u64, u8)>>> = vec![vec![None; buf.ways]; sets as usize];
+            let mut table = std::collections::HashMap::<u64, u8>::new();
+            for &a in lines {
+                let h = table.entry(a % HOT_ENTRIES as u64).or_insert(0);
+                *h = (*h + 1).min(HOT_MAX);
+                let h = *h;
+                let s = &mut ways[(a % sets) as usize];
+                if let Some(w) = s.iter_mut().flatten().find(|w| w.0 == a) {
+                    w.1 = (w.1 + 1).min(HOT_MAX);
+                    out.push(true);
+                    continue;
+                }
+                out.push(false);
+                if h < HOT_THRESHOLD {
+                    continue;
+                }
+                let v = s.iter().position(Option::is_none).unwrap_or_else(|| {
+                    let min = s.iter().flatten().map(|w| w.1).min().unwrap();
+                    s.iter()
+                        .position(|w| w.is_some_and(|w| w.1 == min))
+                        .unwrap()
+                });
+                if s[v].is_some_and(|w| w.1 > h) {
+                    continue;
+                }
+                s[v] = Some((a, h));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn rtl_buffer_hits_follow_a_brute_force_lru() {
+    for seed in seeds(0..3) {
+        let mut rng = Rng::new(seed);
+        // 24 distinct lines over 4 sets of 4 ways: reuse, conflicts and evictions.
+        let pool: Vec<u64> = (0..24).map(|_| rng.below(1 << 30)).collect();
+        let stream: Vec<u64> = (0..300)
+            .map(|_| pool[rng.below(pool.len() as u64) as usize])
+            .collect();
+        let buf = buffer(16, 4, BufferPolicy::Lru);
+        let want = brute_force(buf, &stream);
+        let mut rtl = RtlSwitch::new(seed, None).unwrap();
+        rtl.set_buffer(buf).unwrap();
+        let got = one_at_a_time(&mut rtl, &stream);
+        let mut model = ModelSwitch::new(SwitchConfig {
+            buffer: buf,
+            ..SwitchConfig::default()
+        })
+        .unwrap();
+        let got_m = one_at_a_time(&mut model, &stream);
+        for (i, ((g, d), &w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(*g, w, "seed {seed}: read {i} (line {:#x}) hit", stream[i]);
+            let mut src = [0u32; 16];
+            for (k, x) in src.iter_mut().enumerate() {
+                *x = (1.0f32 + (stream[i]) as f32 / 1024.0 + k as f32).to_bits();
+            }
+            assert_eq!(
+                *d, src,
+                "seed {seed}: read {i}: the line that came upstream"
+            );
+        }
+        assert_eq!(got, got_m, "seed {seed}: rtl vs model");
+        let hits = want.iter().filter(|&&h| h).count() as u64;
+        assert!(hits > 30 && hits < 270, "seed {seed}: {hits} hits");
+        assert_eq!(
+            rtl.buffer_counters(0),
+            BufferCounters {
+                hits,
+                misses: 300 - hits,
+                ..rtl.buffer_counters(0)
+            }
+        );
+    }
+}
+
+#[test]
+fn rtl_buffer_follows_the_hot_rule() {
+    for seed in seeds(0..3) {
+        let mut rng = Rng::new(seed);
+        // One set of 4 ways; skewed reuse of 16 lines: line k with weight about 0.8^k.
+        let pool: Vec<u64> = (0..16).map(|_| rng.below(1 << 30)).collect();
+        let stream: Vec<u64> = (0..300)
+            .map(|_| {
+                let mut k = 0;
+                while k < 15 && rng.chance(0.8) {
+                    k += 1;
+                }
+                pool[k]
+            })
+            .collect();
+        let buf = buffer(4, 4, BufferPolicy::Hot);
+        let want = brute_force(buf, &stream);
+        let mut rtl = RtlSwitch::new(seed, None).unwrap();
+        rtl.set_buffer(buf).unwrap();
+        let got: Vec<bool> = one_at_a_time(&mut rtl, &stream)
+            .into_iter()
+            .map(|g| g.0)
+            .collect();
+        let mut model = ModelSwitch::new(SwitchConfig {
+            buffer: buf,
+            ..SwitchConfig::default()
+        })
+        .unwrap();
+        let got_m: Vec<bool> = one_at_a_time(&mut model, &stream)
+            .into_iter()
+            .map(|g| g.0)
+            .collect();
+        assert_eq!(got, got_m, "seed {seed}: rtl vs model");
+        let b = rtl.buffer_counters(0);
+        assert_eq!(b.hits + b.misses, 300);
+        // A line's first read (count 1) is never inserted: at least one bypass per line read.
+        let distinct = stream
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len() as u64;
+        assert!(b.bypasses >= distinct, "seed {seed}: {b:?}");
+        assert!(b.hits > 0 && b.evictions > 0, "seed {seed}: {b:?}");
+        let first_diff = got.iter().zip(&want).position(|(g, w)| g != w);
+        assert_eq!(
+            first_diff, None,
+            "seed {seed}: hot rule vs the brute force ({b:?})"
+        );
+    }
 }

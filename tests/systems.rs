@@ -406,3 +406,68 @@ fn energy_is_what_the_counted_bytes_and_static_power_cost() {
     .unwrap();
     assert!(r.energy.static_w < dram.energy.static_w);
 }
+
+#[test]
+fn a_larger_row_buffer_hits_more_on_zipf_and_cuts_device_traffic() {
+    // RM1-like rows (dim 32 = 2 lines) with Zipf reuse; the model backend takes any size, the
+    // Verilated switch (256 lines of 4 ways at most) checks the sizes it has.
+    // 8 tables x 16 samples x 80 lookups: 2560 row lines per port, enough reuse beyond a
+    // device round trip (a re-read while the first read is in flight is a miss).
+    let trace = generate(8, 1_000_000, 16, 80, IndexDist::Zipf { alpha: 1.05 }, 3).unwrap();
+    let w = Weights::Synthetic { dim: 32 };
+    let reference = pool_f64(&trace, &w).unwrap();
+    let lookups_lines = (trace.lookups() * 2) as u64;
+    let run = |lines: u64, policy: &str, backend: Backend| {
+        let mut c = SysConfig::default();
+        c.pifs.buffer_lines = lines;
+        c.pifs.buffer_policy = policy.into();
+        run_batch(System::Pifs, &trace, &w, &c, backend, 1).unwrap()
+    };
+    let off = run(0, "lru", Backend::Model);
+    assert!(off.buffer.is_none());
+    eprintln!(
+        "off: latency {:.0} ns, port bytes {}",
+        off.latency_ns,
+        off.port_bytes.iter().sum::<u64>()
+    );
+    for policy in ["lru", "hot"] {
+        let mut last_rate = 0.0;
+        let mut last_reads = off.device_reads;
+        for lines in [16u64, 64, 256, 1024, 4096] {
+            let r = run(lines, policy, Backend::Model);
+            assert!(check_bound(&r.pooled, &reference).ok());
+            let b = r.buffer.as_ref().expect("buffer counts");
+            let (hits, misses): (u64, u64) = b
+                .iter()
+                .fold((0, 0), |(h, m), c| (h + c.hits, m + c.misses));
+            // Every row line is looked up once; the misses are what the devices read.
+            assert_eq!(hits + misses, lookups_lines, "{policy} {lines}");
+            assert_eq!(r.device_reads, misses, "{policy} {lines}");
+            let rate = hits as f64 / lookups_lines as f64;
+            eprintln!(
+                "{policy} {lines} lines/port: hit rate {rate:.3}, latency {:.0} ns, port bytes {}",
+                r.latency_ns,
+                r.port_bytes.iter().sum::<u64>()
+            );
+            // Fills land a device round trip after their miss, so a bigger buffer may lose a
+            // hit here and there; the trend is what counts.
+            assert!(
+                rate >= last_rate - 0.02,
+                "{policy}: {lines} lines hit {rate} < {last_rate}"
+            );
+            assert!(r.device_reads as f64 <= last_reads as f64 * 1.05 + 8.0);
+            last_rate = rate;
+            last_reads = r.device_reads;
+        }
+        assert!(last_rate > 0.2, "{policy}: 4096 lines hit only {last_rate}");
+        // The RTL agrees with the model where it has the size.
+        let m = run(256, policy, Backend::Model);
+        let r = run(256, policy, Backend::Rtl);
+        assert_eq!(r.pooled, m.pooled, "{policy}");
+        assert_eq!(r.buffer, m.buffer, "{policy}");
+        assert_eq!(r.latency_ns, m.latency_ns, "{policy}");
+        assert!(m.latency_ns < off.latency_ns, "{policy}");
+        let bytes = |r: &pifs_systems::systems::BatchResult| r.port_bytes.iter().sum::<u64>();
+        assert!(bytes(&m) < bytes(&off), "{policy}");
+    }
+}

@@ -32,6 +32,8 @@ PortSim::PortSim(uint64_t seed, rust::Str wave_path, uint64_t wave_from, uint64_
   top_->cmd_valid_i = 0;
   top_->res_ready_i = 1;
   top_->llr_en_i = 0;  // link-layer retry off until set_llr
+  top_->hit_valid_i = 0;  // no row buffer in front of a lone port
+  top_->hit_tag_i = 0;
   for (int i = 0; i < kResetCycles; ++i) {
     edge(0);
     edge(1);

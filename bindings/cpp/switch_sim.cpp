@@ -103,6 +103,9 @@ SwitchSim::SwitchSim(uint64_t seed, rust::Str wave_path, uint64_t wave_from, uin
   top_->up_credit_i = 0;
   top_->up_ready_i = 1;
   top_->llr_en_i = 0;  // link-layer retry off until set_llr
+  top_->buf_en_i = 0;   // row buffer off until set_buffer
+  top_->buf_set_mask_i = 0;
+  top_->buf_policy_i = 0;
   top_->memrd_ready_i = ready_bits(100, kPorts, rng_);
   for (int i = 0; i < kResetCycles; ++i) {
     edge(0);
@@ -137,7 +140,9 @@ SwitchParams SwitchSim::params() const {
                       PIFS_SW_RES_DEPTH,
                       PIFS_SW_CMD_DEPTH,
                       PIFS_SW_EGRESS_DEPTH,
-                      PIFS_SW_UP_CREDITS};
+                      PIFS_SW_UP_CREDITS,
+                      PIFS_SW_BUF_LINES,
+                      PIFS_SW_BUF_WAYS};
 }
 
 void SwitchSim::push_flits(uint32_t port, rust::Slice<const FlitIn> flits) {
@@ -234,6 +239,10 @@ uint64_t SwitchSim::run(uint64_t max_cycles, bool stop_when_idle) {
     const uint64_t lv = field(top_->port_llr_valid_o, 0, kPorts);
     const uint64_t lreq = field(top_->port_llr_req_o, 0, kPorts);
     const uint64_t ldis = field(top_->port_llr_discard_o, 0, kPorts);
+    const uint64_t bhit = field(top_->port_buf_hit_o, 0, kPorts);
+    const uint64_t bmiss = field(top_->port_buf_miss_o, 0, kPorts);
+    const uint64_t bbyp = field(top_->port_buf_bypass_o, 0, kPorts);
+    const uint64_t bevi = field(top_->port_buf_evict_o, 0, kPorts);
     for (uint32_t p = 0; p < kPorts; ++p) {
       PortCount& c = port_[p];
       const uint64_t bit = 1ULL << p;
@@ -253,6 +262,15 @@ uint64_t SwitchSim::run(uint64_t max_cycles, bool stop_when_idle) {
       c.cmd_err += (cerr & bit) != 0;
       c.tag_err += (terr & bit) != 0;
       c.lines += (line & bit) != 0;
+      if (record_tags_ && (line & bit)) {
+        line_tags_.push_back(LineTagOut{
+            cycle_, static_cast<uint8_t>(p),
+            static_cast<uint16_t>(field(top_->port_line_tag_o, p * kTagBits, kTagBits))});
+      }
+      c.buf_hit += (bhit & bit) != 0;
+      c.buf_miss += (bmiss & bit) != 0;
+      c.buf_bypass += (bbyp & bit) != 0;
+      c.buf_evict += (bevi & bit) != 0;
       c.res_stall += (rstall & bit) != 0;
       c.ndr += (ndr >> (2 * p)) & 3;
       if ((fv & bit) && !(fr & bit)) ++c.flit_stall;
@@ -361,6 +379,28 @@ rust::Vec<LlrOut> SwitchSim::take_llr() {
   out.reserve(llr_.size());
   for (const LlrOut& e : llr_) out.push_back(e);
   llr_.clear();
+  return out;
+}
+
+void SwitchSim::set_buffer(bool on, uint32_t set_mask, uint32_t policy) {
+  top_->buf_en_i = on;
+  top_->buf_set_mask_i = set_mask;
+  top_->buf_policy_i = policy != 0;
+}
+
+BufCounters SwitchSim::buffer_counters(uint32_t port) const {
+  if (port >= port_.size()) return BufCounters{};
+  const PortCount& c = port_[port];
+  return BufCounters{c.buf_hit, c.buf_miss, c.buf_bypass, c.buf_evict};
+}
+
+void SwitchSim::record_line_tags(bool on) { record_tags_ = on; }
+
+rust::Vec<LineTagOut> SwitchSim::take_line_tags() {
+  rust::Vec<LineTagOut> out;
+  out.reserve(line_tags_.size());
+  for (const LineTagOut& t : line_tags_) out.push_back(t);
+  line_tags_.clear();
   return out;
 }
 

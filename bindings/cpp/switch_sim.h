@@ -25,6 +25,8 @@ struct SwitchCounters;
 struct SwitchParams;
 struct SwitchProbe;
 struct LlrOut;
+struct BufCounters;
+struct LineTagOut;
 
 class SwitchSim {
  public:
@@ -52,11 +54,16 @@ class SwitchSim {
   void set_llr(bool on);
   rust::Vec<LlrOut> take_llr();
   uint64_t llr_discards(uint32_t port) const;
+  void set_buffer(bool on, uint32_t set_mask, uint32_t policy);
+  BufCounters buffer_counters(uint32_t port) const;
+  void record_line_tags(bool on);
+  rust::Vec<LineTagOut> take_line_tags();
 
  private:
   struct PortCount {
     uint64_t flits = 0, crc = 0, proto = 0, ndr = 0, cmd_err = 0, tag_err = 0;
     uint64_t flit_stall = 0, res_stall = 0, lines = 0, llr_discards = 0;
+    uint64_t buf_hit = 0, buf_miss = 0, buf_bypass = 0, buf_evict = 0;
   };
 
   void edge(uint8_t clk);
@@ -86,6 +93,8 @@ class SwitchSim {
   uint32_t memrd_ready_percent_ = 100;
   bool finished_ = false;
   std::vector<LlrOut> llr_;
+  bool record_tags_ = false;
+  std::vector<LineTagOut> line_tags_;
 };
 
 std::unique_ptr<SwitchSim> new_switch_sim(uint64_t seed, rust::Str wave_path, uint64_t wave_from,

@@ -178,6 +178,23 @@ mod ffi {
         up_data: [u32; 16],
     }
 
+    /// Cumulative counts of one port's row buffer (`pifs_switch_buffer`).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    struct BufCounters {
+        hits: u64,
+        misses: u64,
+        bypasses: u64,
+        evictions: u64,
+    }
+
+    /// The tag of a line port `port`'s accumulator took in cycle `cycle` (accumulation order).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    struct LineTagOut {
+        cycle: u64,
+        port: u8,
+        tag: u16,
+    }
+
     /// The parameters `pifs_switch_top` was Verilated with.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     struct SwitchParams {
@@ -189,6 +206,9 @@ mod ffi {
         cmd_depth: u32,
         egress_depth: u32,
         up_credits: u32,
+        /// Row buffer lines per port (`BufLines`, 0 = none) and ways (`BufWays`).
+        buf_lines: u32,
+        buf_ways: u32,
     }
 
     unsafe extern "C++" {
@@ -289,12 +309,19 @@ mod ffi {
         fn take_llr(self: Pin<&mut SwitchSim>) -> Vec<LlrOut>;
         /// Good flits port `port`'s receiver discarded while waiting for a replay.
         fn llr_discards(self: &SwitchSim, port: u32) -> u64;
+        /// Row buffer configuration (before any command): on, sets used minus one, policy (0 LRU,
+        /// 1 hot).
+        fn set_buffer(self: Pin<&mut SwitchSim>, on: bool, set_mask: u32, policy: u32);
+        fn buffer_counters(self: &SwitchSim, port: u32) -> BufCounters;
+        /// Record the tag of every line the accumulators take (off by default).
+        fn record_line_tags(self: Pin<&mut SwitchSim>, on: bool);
+        fn take_line_tags(self: Pin<&mut SwitchSim>) -> Vec<LineTagOut>;
     }
 }
 
 pub use ffi::{
-    CmdIn, Counters, FlitIn, LlrOut, MemReqOut, MonOut, PortProbe, ResOut, SwitchCounters,
-    SwitchParams, SwitchProbe, UpOut, WaveVar,
+    BufCounters, CmdIn, Counters, FlitIn, LineTagOut, LlrOut, MemReqOut, MonOut, PortProbe, ResOut,
+    SwitchCounters, SwitchParams, SwitchProbe, UpOut, WaveVar,
 };
 pub use wave::{fst_reader_available, wave_time_ps, WaveFormat, WaveSpec};
 
@@ -547,6 +574,27 @@ impl SwitchSim {
     /// Good flits port `port`'s S2M receiver discarded while waiting for a replay.
     pub fn llr_discards(&self, port: u32) -> u64 {
         self.inner.llr_discards(port)
+    }
+
+    /// Row buffer configuration (before any command): on, sets used minus one, policy (0 LRU,
+    /// 1 hot). Without a Verilated buffer (`BufLines` 0) the inputs are ignored.
+    pub fn set_buffer(&mut self, on: bool, set_mask: u32, policy: u32) {
+        self.inner.pin_mut().set_buffer(on, set_mask, policy);
+    }
+
+    /// Cumulative counts of port `port`'s row buffer (zero for a port the switch lacks).
+    pub fn buffer_counters(&self, port: u32) -> BufCounters {
+        self.inner.buffer_counters(port)
+    }
+
+    /// Record the tag of every line the accumulators take (see [`SwitchSim::take_line_tags`]).
+    pub fn record_line_tags(&mut self, on: bool) {
+        self.inner.pin_mut().record_line_tags(on);
+    }
+
+    /// Lines the accumulators took since the last call: (cycle, port, tag), in cycle order.
+    pub fn take_line_tags(&mut self) -> Vec<LineTagOut> {
+        self.inner.pin_mut().take_line_tags()
     }
 
     /// Finish the simulation: model `final()`, waveform closed, converted to VCD if asked, and

@@ -71,7 +71,8 @@ TOL = float(os.environ.get("PIFS_SYNTH_TOL", "0.10"))
 
 # Package first; read_slang elaborates the set it is given with --top.
 PORT_SOURCES = ["pifs_pkg", "pifs_fp32_add", "pifs_s2m_ingress", "pifs_port_acc", "pifs_port_top"]
-SWITCH_SOURCES = ["pifs_pkg", "pifs_fifo", "pifs_switch_dispatch", "pifs_switch_upstream"]
+SWITCH_SOURCES = ["pifs_pkg", "pifs_fifo", "pifs_switch_dispatch", "pifs_switch_upstream",
+                  "pifs_switch_buffer"]
 ALL_SOURCES = PORT_SOURCES + SWITCH_SOURCES[1:] + ["pifs_switch_top"]
 
 # Parameters: every parameter of a module is passed explicitly with -G and recorded in the
@@ -122,6 +123,17 @@ MODULES: dict[str, dict] = {
                                 "reduced": {"NumPorts": SWITCH_REDUCED["NumPorts"]}},
     "pifs_switch_top": {"module": "pifs_switch_top", "set": dict(SWITCH_REDUCED),
                         "reduced": SWITCH_REDUCED},
+    # The row buffer of one port (pifs_switch_top's BufLines is 0 by default: no buffer, none of
+    # this area). Two small sizes, so the cost per line is the difference over 24 lines; the
+    # pending table (NumTags line addresses) and the hit FIFO are the same in both. HotEntries
+    # is 256 here (RTL default 4096): the hotness table is HotEntries x HotBits flip-flops with
+    # two HotEntries:1 read muxes, and at 4096 entries Yosys 0.23 needs well over 10 minutes.
+    "pifs_switch_buffer.l8": {"module": "pifs_switch_buffer",
+                              "set": {"Lines": 8, "Ways": 4, "HotEntries": 256},
+                              "reduced": {"Lines": 8, "HotEntries": 256}},
+    "pifs_switch_buffer.l32": {"module": "pifs_switch_buffer",
+                               "set": {"Lines": 32, "Ways": 4, "HotEntries": 256},
+                               "reduced": {"Lines": 32, "HotEntries": 256}},
 }
 # Entry -> {black-boxed module: entry whose gate netlist (out/synth/<entry>/netlist.il) fills it}.
 BOXES = {"pifs_switch_top": {"pifs_port_top": "pifs_port_top"}}

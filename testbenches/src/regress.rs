@@ -110,6 +110,13 @@ pub fn testbenches() -> Vec<Testbench> {
             cover: switch_tb::switch_coverage,
         },
         Testbench {
+            name: "switch_buffer",
+            about: "the 8-port switch with every port's row buffer on (4-256 lines, LRU or hot), bags re-reading shared rows: sums vs the order replay of the line-tag monitor, every line once, MemRds = RowRead lines minus hits, credits; RTL and model buffer counts equal, cycle for cycle while no egress FIFO fills",
+            selftest: false,
+            run: switch_buffer,
+            cover: switch_tb::switch_buffer_coverage,
+        },
+        Testbench {
             name: "self_check_fail",
             about: "self-test of the runner: samples a coverpoint, then fails (message with XML special characters)",
             selftest: true,
@@ -643,6 +650,12 @@ fn corrupted_stream(seed: u64) -> CaseResult {
 fn switch_random(seed: u64) -> CaseResult {
     case(switch_tb::switch_coverage, |cycles, cov| {
         switch_tb::switch_random_case(seed, cycles, cov)
+    })
+}
+
+fn switch_buffer(seed: u64) -> CaseResult {
+    case(switch_tb::switch_buffer_coverage, |cycles, cov| {
+        switch_tb::switch_buffer_case(seed, cycles, cov)
     })
 }
 

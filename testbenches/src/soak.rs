@@ -1111,6 +1111,7 @@ pub fn switch_soak_scenario(
             jitter,
             credit_delay,
             withheld,
+            shared_rows: false,
         },
         up,
         memrd,

@@ -13,6 +13,7 @@ use crate::{
 };
 use pifs_cxl::{Decoder, Dir, Flit, M2sPacker, M2sReq, Message};
 use pifs_rng::Rng;
+use pifs_sim::buffer::BufferCounters;
 use pifs_sim::device::{LineSource, MemDevice};
 use pifs_sim::params::{NUM_BAGS, NUM_TAGS};
 use pifs_sim::switch::{MemReq, SwitchCmd, SwitchCounters, SwitchModel, UpLine};
@@ -32,6 +33,16 @@ pub struct SwScenario {
     pub credit_delay: u64,
     /// ... except for the first `withheld` lines, whose credits it keeps (a smaller window).
     pub withheld: usize,
+    /// Row r of every bag at a port is one row in memory (`line_addr(port, 0, r)`; the bags
+    /// must agree on its values and row size): bags re-read rows, so a row buffer hits. The
+    /// accumulation order is then taken from the switch's line-tag monitor
+    /// ([`SwitchModel::take_line_tags`]), not from the devices' send order.
+    pub shared_rows: bool,
+}
+
+/// Line address of row `row` of bag `bag` at port `port` in scenario `sc`.
+pub fn row_addr(sc: &SwScenario, port: usize, bag: usize, row: usize) -> u64 {
+    line_addr(port, if sc.shared_rows { 0 } else { bag }, row)
 }
 
 /// Line address of line 0 of row `row` of bag `bag` at port `port` (64-byte units).
@@ -52,13 +63,13 @@ impl LineSource for Memory<'_> {
             (idx >> 23) as usize,
         );
         let mut out = [0u8; 64];
-        if let Some(r) = self
-            .0
-            .ports
-            .get(port)
-            .and_then(|b| b.get(bag))
-            .and_then(|b| b.rows.get(row))
-        {
+        let bags = self.0.ports.get(port);
+        let r = if self.0.shared_rows {
+            bags.and_then(|b| b.iter().find_map(|b| b.rows.get(row)))
+        } else {
+            bags.and_then(|b| b.get(bag)).and_then(|b| b.rows.get(row))
+        };
+        if let Some(r) = r {
             for i in 0..16 {
                 out[4 * i..4 * i + 4].copy_from_slice(&r[l * 16 + i].to_le_bytes());
             }
@@ -92,6 +103,8 @@ pub struct SwOutcome {
     pub cmds: Vec<(u64, SwitchCmd)>,
     /// Per port: the S2M flits the device sent, with the cycle each was offered from.
     pub s2m: Vec<Vec<(u64, Flit)>>,
+    /// Per port: the row buffer's counts at the end.
+    pub buffer: Vec<BufferCounters>,
 }
 
 /// Per-port host bookkeeping: the bag in each slot of the current wave.
@@ -159,6 +172,7 @@ pub fn play_on(sw: &mut dyn SwitchModel, sc: &SwScenario) -> Result<SwOutcome, S
     let total: usize = sc.ports.iter().map(Vec::len).sum();
     let step = sc.latency.clamp(1, 32);
     let start = sw.now();
+    sw.record_line_tags(sc.shared_rows);
     let (mut now, mut done, mut withheld, mut last_pulse) = (start, 0usize, sc.withheld, None);
     let mut flits: Vec<(u64, Flit)> = Vec::new();
     while done < total {
@@ -186,7 +200,7 @@ pub fn play_on(sw: &mut dyn SwitchModel, sc: &SwScenario) -> Result<SwOutcome, S
                     },
                 ));
                 for r in 0..b.rows.len() {
-                    let a = line_addr(p, h.next, r);
+                    let a = row_addr(sc, p, h.next, r);
                     per_port[p].push_back(SwitchCmd::new(
                         p as u8,
                         Command::RowRead {
@@ -252,6 +266,9 @@ pub fn play_on(sw: &mut dyn SwitchModel, sc: &SwScenario) -> Result<SwOutcome, S
                     .map_err(|e| SimError::Check(format!("port {p}: S2M flit: {e}")))?;
                 for m in msgs {
                     if let Message::S2mDrs(h, _) = m {
+                        if sc.shared_rows {
+                            continue;
+                        }
                         let at = hosts[p].tags[h.tag as usize].ok_or_else(|| {
                             SimError::Check(format!("port {p}: data for unmapped tag {}", h.tag))
                         })?;
@@ -261,6 +278,17 @@ pub fn play_on(sw: &mut dyn SwitchModel, sc: &SwScenario) -> Result<SwOutcome, S
             }
             sw.push_flits(p, &flits);
             out.s2m[p].extend_from_slice(&flits);
+        }
+
+        // The accumulation order from the line-tag monitor (rows shared between bags).
+        for (_, p, tag) in sw.take_line_tags() {
+            let p = p as usize;
+            let at = hosts[p].tags[tag as usize].ok_or_else(|| {
+                SimError::Check(format!(
+                    "port {p}: line with unmapped tag {tag} accumulated"
+                ))
+            })?;
+            out.order[p].push(at);
         }
 
         // Upstream lines: assemble the sums, return credits.
@@ -310,6 +338,7 @@ pub fn play_on(sw: &mut dyn SwitchModel, sc: &SwScenario) -> Result<SwOutcome, S
         return Err(SimError::Check("output after the last bag".into()));
     }
     out.counters = (0..n).map(|p| sw.counters(p)).collect();
+    out.buffer = (0..n).map(|p| sw.buffer_counters(p)).collect();
     out.switch = sw.switch_counters();
     Ok(out)
 }
@@ -334,6 +363,7 @@ pub fn random_switch_scenario(seed: u64, ports: usize) -> SwScenario {
         jitter: if rng.chance(0.5) { 0 } else { rng.range(1, 64) },
         credit_delay: rng.range(1, 16),
         withheld: 0,
+        shared_rows: false,
     }
 }
 
@@ -343,6 +373,71 @@ macro_rules! ensure {
             return Err(format!($($arg)+));
         }
     };
+}
+
+/// Bags that re-read the same rows (`shared_rows`): per port a pool of rows of one row size,
+/// and bags that read its first k rows (k random, 0 .. the pool), so row 0 is read by every
+/// non-empty bag and the last rows rarely: a skewed reuse a row buffer can exploit. Plain values
+/// (no specials: a NaN payload would make equal sums differ bit for bit), no poison.
+pub fn shared_rows_scenario(seed: u64, ports: usize) -> SwScenario {
+    let mut rng = Rng::new(seed);
+    let mut bags = Vec::new();
+    for _ in 0..ports {
+        let lines = rng.range(1, 4) as usize;
+        let n = rng.range(1, 64) as usize;
+        let pool = random_bag(&mut rng, n, lines, Values::Plain, 0.0);
+        let nbags = rng.range(0, 40) as usize;
+        bags.push(
+            (0..nbags)
+                .map(|_| {
+                    let k = rng.range(0, pool.rows.len() as u64) as usize;
+                    BagSpec {
+                        lines,
+                        rows: pool.rows[..k].to_vec(),
+                        poisoned: vec![false; k],
+                    }
+                })
+                .collect(),
+        );
+    }
+    SwScenario {
+        ports: bags,
+        seed,
+        latency: rng.range(32, 100),
+        jitter: if rng.chance(0.5) { 0 } else { rng.range(1, 64) },
+        credit_delay: rng.range(1, 16),
+        withheld: 0,
+        shared_rows: true,
+    }
+}
+
+/// With a row buffer: each port's MemRds are its RowReads' lines minus the buffer's hits, in
+/// RowRead order (a subsequence), and hits + misses = RowRead lines.
+pub fn check_mem_reqs_with_hits(out: &SwOutcome, what: &str) -> Result<(), String> {
+    for (p, want) in out.want_reqs.iter().enumerate() {
+        let got: Vec<(u16, u64)> = out
+            .reqs
+            .iter()
+            .filter(|r| r.port as usize == p)
+            .map(|r| (r.tag, r.addr))
+            .collect();
+        let b = out.buffer.get(p).copied().unwrap_or_default();
+        ensure!(
+            got.len() as u64 == want.len() as u64 - b.hits.min(want.len() as u64)
+                && b.hits + b.misses == want.len() as u64,
+            "{what}: port {p}: {} MemRds, {} RowRead lines, buffer {b:?}",
+            got.len(),
+            want.len()
+        );
+        let mut it = want.iter();
+        for (i, g) in got.iter().enumerate() {
+            ensure!(
+                it.any(|w| w == g),
+                "{what}: port {p} MemRd {i} {g:?} is not the next RowRead line still unread"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Sums equal the order replay of pifs-tb, bit for bit, at every port.
@@ -575,6 +670,7 @@ pub fn random_switch_workload(seed: u64, ports: usize) -> SwRandom {
         } else {
             rng.range(20, 31) as usize
         },
+        shared_rows: false,
     };
     let (up_ready, memrd_ready) = if rng.chance(0.5) {
         (100, 100)
@@ -743,5 +839,110 @@ pub fn switch_random_case(
         r.switch.mem_req_stall_cycles,
         r.counters.iter().filter(|c| c.res_stall_cycles > 0).count(),
         crate::digest(r.sums.iter().flatten().flatten().copied())
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The `switch_buffer` regression testbench.
+
+const BUF_POLICY: &str = "buffer_policy";
+const BUF_SIZE: &str = "buffer_lines";
+const BUF_HIT_RATE: &str = "buffer_hit_percent";
+const BUF_EVICTIONS: &str = "buffer_evictions";
+const BUF_BYPASSES: &str = "buffer_bypasses";
+
+/// Coverpoints of `switch_buffer`: policy, size, hit rate, evictions and bypasses seen.
+pub fn switch_buffer_coverage() -> Coverage {
+    let mut c = Coverage::new();
+    c.named(BUF_POLICY, &["lru", "hot"])
+        .ranges(BUF_SIZE, &[(4, 8), (16, 64), (128, 256)])
+        .ranges(BUF_HIT_RATE, &[(0, 0), (1, 49), (50, 100)])
+        .ranges(BUF_EVICTIONS, &[(0, 0), (1, u64::MAX)])
+        .ranges(BUF_BYPASSES, &[(0, 0), (1, u64::MAX)])
+        .named(CHECK_MODE, &["cycle-exact", "fifo-filled"]);
+    c
+}
+
+/// Case `seed` of `switch_buffer`: bags re-reading shared rows ([`shared_rows_scenario`]) on the
+/// switch with every port's row buffer on (random size 4 .. 256 lines of 4 ways, LRU or hot):
+/// sums vs the order replay of the accumulators' line-tag monitor, every line once, MemRds =
+/// RowRead lines minus hits, credits; the RTL's buffer counts equal the model's, and the RTL
+/// equals the model cycle for cycle while no egress FIFO fills.
+pub fn switch_buffer_case(
+    seed: u64,
+    cycles: &mut u64,
+    cov: &mut Coverage,
+) -> Result<String, String> {
+    use pifs_sim::buffer::{BufferConfig, BufferPolicy};
+    use pifs_sim::switch::SwitchConfig;
+    use pifs_sim::switch_model::ModelSwitch;
+    use pifs_sim::switch_rtl::RtlSwitch;
+    let mut rng = Rng::new(seed ^ 0xB0FF);
+    let mut rtl = RtlSwitch::new(seed, None).map_err(|e| e.to_string())?;
+    let (max_lines, ways) = rtl.buffer_capacity();
+    if max_lines < 4 {
+        return Err(format!(
+            "the Verilated switch has no row buffer (BufLines {max_lines})"
+        ));
+    }
+    let sets = 1usize << rng.below((max_lines / ways).trailing_zeros() as u64 + 1);
+    let buf = BufferConfig {
+        lines: sets * ways,
+        ways,
+        policy: if (seed >> 7) & 1 == 0 {
+            BufferPolicy::Lru
+        } else {
+            BufferPolicy::Hot
+        },
+    };
+    rtl.set_buffer(buf).map_err(|e| e.to_string())?;
+    let cfg = rtl.config();
+    let sc = shared_rows_scenario(seed, 1 + rng.below(cfg.ports as u64) as usize);
+    let r = play(&mut rtl, &sc);
+    *cycles = rtl.now();
+    let r = r.map_err(|e| format!("rtl: {e}"))?;
+    let mut model =
+        ModelSwitch::new(SwitchConfig { buffer: buf, ..cfg }).map_err(|e| e.to_string())?;
+    let m = play(&mut model, &sc).map_err(|e| format!("model: {e}"))?;
+    for (o, what) in [(&r, "rtl"), (&m, "model")] {
+        check_lines_once(&sc, o, what)?;
+        check_sums(&sc, o, what)?;
+        check_credits(o, cfg.up_credits, what)?;
+        check_no_errors(o, what)?;
+        check_mem_reqs_with_hits(o, what)?;
+    }
+    ensure!(
+        r.buffer == m.buffer,
+        "buffer counts: rtl {:?}, model {:?}",
+        r.buffer,
+        m.buffer
+    );
+    let mode = if model.timing_exact() {
+        check_backends_agree(&r, &m, "rtl vs model")?;
+        "cycle-exact"
+    } else {
+        "fifo-filled"
+    };
+    let mut all = BufferCounters::default();
+    for b in &r.buffer {
+        all.add(b);
+    }
+    cov.sample(BUF_POLICY, buf.policy.name());
+    cov.sample_value(BUF_SIZE, buf.lines as u64);
+    cov.sample_value(BUF_HIT_RATE, (all.hit_rate() * 100.0).round() as u64);
+    cov.sample_value(BUF_EVICTIONS, all.evictions);
+    cov.sample_value(BUF_BYPASSES, all.bypasses);
+    cov.sample(CHECK_MODE, mode);
+    Ok(format!(
+        "{} ports, buffer {} lines x {} ways {}: {} hits, {} misses, {} bypasses, {} evictions, {} MemRd, {mode}",
+        sc.ports.len(),
+        buf.lines,
+        buf.ways,
+        buf.policy.name(),
+        all.hits,
+        all.misses,
+        all.bypasses,
+        all.evictions,
+        r.reqs.len()
     ))
 }

@@ -106,6 +106,7 @@ impl SavedPort {
                 result_lines: self.result_lines,
                 utilisation: self.utilisation,
                 last_result_cycle: self.last_result_cycle,
+                buffer: None,
                 counters: PortCounters {
                     cycles: c[0],
                     flits: c[1],
@@ -251,6 +252,7 @@ impl SavedBatch {
                 backing_bytes,
             }),
             poisoned_bags: self.poisoned_bags.into_iter().map(|b| b as usize).collect(),
+            buffer: None,
             energy: BatchEnergy {
                 links_j: e[0],
                 crossbar_j: e[1],

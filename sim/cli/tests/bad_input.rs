@@ -887,6 +887,18 @@ fn set_overrides_wrong_units_nan_inf_out_of_range() {
             "host_link.lanes=-16",
             "--set host_link.lanes=-16: invalid value: integer `-16`, expected u32",
         ),
+        (
+            "pifs.buffer_lines=10",
+            "--set pifs.buffer_lines=10: pifs.buffer_lines = 10: not a multiple of buffer_ways = 4",
+        ),
+        (
+            "pifs.buffer_lines=24",
+            "--set pifs.buffer_lines=24: pifs.buffer_lines = 24: 6 sets of 4 ways is not a power of two",
+        ),
+        (
+            "pifs.buffer_policy=lfu",
+            "--set pifs.buffer_policy=lfu: pifs.buffer_policy = \"lfu\": must be lru or hot",
+        ),
     ] {
         bad(&["params", "--set", kv], &[needle], &[]);
     }

@@ -1,6 +1,7 @@
 //! System simulation of switch ports: the accumulator trait with its RTL and reference backends,
 //! the host command format, the memory-device model, timing parameters, the run loop and stats.
 
+pub mod buffer;
 pub mod check;
 pub mod cmd;
 pub mod device;

@@ -72,6 +72,29 @@ pub struct ModelPort {
     /// The S2M link-layer retry receiver, when on, and its events not yet taken.
     llr: Option<LlrReceiver>,
     llr_events: VecDeque<LinkEvent>,
+    /// Lines from the switch's row buffer (hits): (cycle ready, tag, data), in order. Each
+    /// enters the accumulator in the first cycle from then on in which the ingress delivers no
+    /// line (the ingress has priority, as in `pifs_port_top`).
+    direct: VecDeque<(u64, u16, [u8; 64])>,
+    /// First cycle the next buffer line can enter (one per cycle).
+    direct_free: u64,
+    /// Cycles in which the ingress delivers a line, from `direct_free` on.
+    ingress_cycles: std::collections::BTreeSet<u64>,
+    /// Record every line the ingress delivers (for the row buffer's fills).
+    record_ingress: bool,
+    ingress: VecDeque<IngressLine>,
+    /// Record the (cycle, tag) of every line the accumulator takes.
+    record_tags: bool,
+    tags_taken: VecDeque<(u64, u16)>,
+}
+
+/// A line the ingress delivered to the accumulator (whether or not its tag was mapped).
+#[derive(Clone, Copy, Debug)]
+pub struct IngressLine {
+    pub cycle: u64,
+    pub tag: u16,
+    pub poison: bool,
+    pub data: [u8; 64],
 }
 
 impl Default for ModelPort {
@@ -104,7 +127,65 @@ impl ModelPort {
             last_cmd: None,
             llr: None,
             llr_events: VecDeque::new(),
+            direct: VecDeque::new(),
+            direct_free: 0,
+            ingress_cycles: Default::default(),
+            record_ingress: false,
+            ingress: VecDeque::new(),
+            record_tags: false,
+            tags_taken: VecDeque::new(),
         }
+    }
+
+    /// Record the tag of every line the accumulator takes (see [`ModelPort::take_tags`]).
+    pub fn record_tags(&mut self, on: bool) {
+        self.record_tags = on;
+    }
+
+    /// (cycle, tag) of the lines the accumulator took before [`PortAccumulator::now`].
+    pub fn take_tags(&mut self) -> Vec<(u64, u16)> {
+        let mut out = Vec::new();
+        while self.tags_taken.front().is_some_and(|t| t.0 < self.now) {
+            out.push(self.tags_taken.pop_front().unwrap());
+        }
+        out
+    }
+
+    /// Queue lines from the row buffer: (cycle ready, tag, data), in ready order.
+    pub fn push_lines(&mut self, lines: &[(u64, u16, [u8; 64])]) {
+        self.direct.extend(lines.iter().copied());
+    }
+
+    /// The caller queues no buffer line ready before cycle `c` any more: forget the ingress
+    /// lines before `c` (they cannot delay a buffer line) while none is waiting.
+    pub fn lines_ready_from(&mut self, c: u64) {
+        if self.direct.is_empty() {
+            self.ingress_cycles = self.ingress_cycles.split_off(&c);
+        }
+    }
+
+    /// Buffer lines queued and not yet delivered to the accumulator.
+    pub fn lines_waiting(&self) -> usize {
+        self.direct.len()
+    }
+
+    /// Record the lines the ingress delivers (see [`ModelPort::take_ingress`]).
+    pub fn record_ingress(&mut self, on: bool) {
+        self.record_ingress = on;
+    }
+
+    /// Lines the ingress delivered so far (cycle order), since the last call.
+    pub fn take_ingress(&mut self) -> Vec<IngressLine> {
+        self.ingress.drain(..).collect()
+    }
+
+    /// The cycle the next buffer line enters, given the ingress lines known so far.
+    fn direct_at(&self) -> Option<u64> {
+        let mut d = self.direct.front()?.0.max(self.direct_free);
+        while self.ingress_cycles.contains(&d) {
+            d += 1;
+        }
+        Some(d)
     }
 
     fn command(&mut self, k: u64, c: Command) {
@@ -192,7 +273,17 @@ impl ModelPort {
                     match m {
                         Message::S2mNdr(_) => self.counters.ndr += 1,
                         Message::S2mDrs(h, data) => {
-                            self.arrive(f_cycle + INGRESS_LATENCY, h.tag, h.poison, &data)
+                            let a = f_cycle + INGRESS_LATENCY;
+                            if self.record_ingress {
+                                self.ingress_cycles.insert(a);
+                                self.ingress.push_back(IngressLine {
+                                    cycle: a,
+                                    tag: h.tag,
+                                    poison: h.poison,
+                                    data: *data,
+                                });
+                            }
+                            self.arrive(a, h.tag, h.poison, &data)
                         }
                         _ => self.counters.proto_errors += 1,
                     }
@@ -215,6 +306,9 @@ impl ModelPort {
             return;
         }
         self.last_arrival = Some(a);
+        if self.record_tags {
+            self.tags_taken.push_back((a, tag));
+        }
         let mut x = [0u32; 16];
         for (i, w) in x.iter_mut().enumerate() {
             *w = u32::from_le_bytes(data[4 * i..4 * i + 4].try_into().unwrap());
@@ -283,7 +377,7 @@ impl ModelPort {
             .map(|c| c.0)
             .min()
             .map(|v| v.max(self.red_free));
-        [nf, nc, nr].into_iter().flatten().min()
+        [nf, nc, nr, self.direct_at()].into_iter().flatten().min()
     }
 }
 
@@ -316,6 +410,19 @@ impl PortAccumulator for ModelPort {
             let flit_due = nf.filter(|&f| f < until);
             let cmd_due =
                 nc.filter(|&k| k < until || flit_due.is_some_and(|f| k <= f + INGRESS_LATENCY));
+            // A buffer line goes before a command or an ingress line only if strictly earlier
+            // (the ingress has priority; a command in cycle k is seen by lines after k).
+            if let Some(d) = self.direct_at().filter(|&d| d < until) {
+                if flit_due.is_none_or(|f| d < f + INGRESS_LATENCY) && cmd_due.is_none_or(|k| d < k)
+                {
+                    self.reduce_to(d);
+                    let (_, tag, data) = self.direct.pop_front().unwrap();
+                    self.direct_free = d + 1;
+                    self.ingress_cycles = self.ingress_cycles.split_off(&self.direct_free);
+                    self.arrive(d, tag, false, &data);
+                    continue;
+                }
+            }
             let take_cmd = match (cmd_due, flit_due) {
                 (Some(k), Some(f)) => k <= f + INGRESS_LATENCY,
                 (Some(_), None) => true,

@@ -15,6 +15,22 @@ pub const MAX_TABLES: usize = 1 << 12;
 /// Largest `rows` of one BagOpen (16-bit field).
 pub const MAX_BAG_ROWS: usize = u16::MAX as usize;
 
+/// Counters of each port buffer's hotness table (`HotEntries` of `rtl/pifs_switch_buffer.sv`);
+/// line address mod this picks the counter. Modelling choice: 4096 x 4 bits = 2 KiB per port,
+/// enough that a few hundred hot rows of a Zipf trace rarely share a counter.
+pub const HOT_ENTRIES: usize = 4096;
+/// Saturation value of the 4-bit hotness counters (`HotBits` = 4). Modelling choice.
+pub const HOT_MAX: u8 = 15;
+/// Hotness count from which a returning line may be inserted under the `hot` policy
+/// (`HotThreshold`): 2 = the line was asked for at least twice (a row read once, as most rows
+/// of a long-tailed trace are, never displaces a buffered line). Modelling choice after
+/// PIFS-Rec's hotness-aware buffering (Huo et al., arXiv 2409.16633: on-switch buffer plus
+/// global hotness detection).
+pub const HOT_THRESHOLD: u8 = 2;
+/// Entries of each port buffer's hit FIFO (`HitDepth`): lines read from the buffer wait here
+/// for a cycle in which the ingress does not deliver a line to the accumulator. Modelling choice.
+pub const BUF_HIT_DEPTH: usize = 16;
+
 /// Description of one parameter.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct ParamDoc {

@@ -28,6 +28,9 @@ pub struct PortStats {
     /// Link-layer retry on: the port's S2M and M2S link counters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub links: Option<PortLinkStats>,
+    /// Row buffer on: its hits, misses, bypasses and evictions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buffer: Option<crate::buffer::BufferCounters>,
 }
 
 /// One port's two links.

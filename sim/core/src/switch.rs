@@ -5,6 +5,7 @@
 //! and the pure-Rust model ([`crate::switch_model::ModelSwitch`]) both implement
 //! [`SwitchModel`].
 
+use crate::buffer::{BufferConfig, BufferCounters};
 use crate::cmd::Command;
 use crate::port::{PortCounters, SimError};
 use pifs_cxl::Flit;
@@ -98,6 +99,8 @@ pub struct SwitchConfig {
     pub egress_depth: usize,
     /// Upstream credits after reset (`UpCredits`).
     pub up_credits: u64,
+    /// Every port's row buffer (`BufLines`, `BufWays`, `buf_policy_i`); off by default.
+    pub buffer: BufferConfig,
 }
 
 impl Default for SwitchConfig {
@@ -108,6 +111,7 @@ impl Default for SwitchConfig {
             cmd_depth: 4,
             egress_depth: 8,
             up_credits: 32,
+            buffer: BufferConfig::OFF,
         }
     }
 }
@@ -132,7 +136,7 @@ impl SwitchConfig {
                 self.up_credits
             )));
         }
-        Ok(())
+        self.buffer.validate()
     }
 }
 
@@ -169,6 +173,19 @@ pub trait SwitchModel {
     fn counters(&self, port: usize) -> PortCounters;
     /// Cumulative switch-level counters.
     fn switch_counters(&self) -> SwitchCounters;
+    /// Cumulative counts of port `port`'s row buffer (all zero without a buffer). Fills are
+    /// counted when the line reaches the accumulator; compare them once the switch is idle.
+    fn buffer_counters(&self, _port: usize) -> BufferCounters {
+        BufferCounters::default()
+    }
+    /// Record the tag of every line an accumulator takes, from either of its line inputs
+    /// (device or row buffer): the accumulation order (off by default).
+    fn record_line_tags(&mut self, _on: bool) {}
+    /// The lines the accumulators took before [`Self::now`] since the last call:
+    /// (cycle, port, tag), in cycle order within each port.
+    fn take_line_tags(&mut self) -> Vec<(u64, u8, u16)> {
+        Vec::new()
+    }
     /// End of simulation (the RTL calls `final()` and finishes its waveform).
     /// Switch link-layer retry of every S2M link on (before any flit; see
     /// [`crate::port::PortAccumulator::set_llr`]).

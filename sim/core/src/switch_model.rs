@@ -27,9 +27,10 @@
 //! cycles; compare them once the switch is idle. [`ModelPort`]'s own corner (a command and a
 //! response for the same tag in the same cycle) applies.
 
+use crate::buffer::{BufferCounters, LineBuffer};
 use crate::cmd::{Command, ROW_READ_ADDR_BITS};
 use crate::model::ModelPort;
-use crate::params::MAX_ROW_LINES;
+use crate::params::{BUF_HIT_DEPTH, MAX_ROW_LINES};
 use crate::port::{PortAccumulator, PortCounters, PortResult, SimError};
 use crate::switch::{MemReq, SwitchCmd, SwitchConfig, SwitchCounters, SwitchModel, UpLine};
 use pifs_cxl::Flit;
@@ -63,6 +64,8 @@ struct PortModel {
     flit_next: u64,
     /// Lines in the egress FIFO, or on their way into it (`cycle` = the cycle they left the port).
     egress: VecDeque<PortResult>,
+    /// The row buffer (`pifs_switch_buffer`), when the switch has one.
+    buf: Option<LineBuffer>,
 }
 
 impl PortModel {
@@ -83,6 +86,45 @@ impl PortModel {
 
     fn busy(&self) -> bool {
         !self.cmdq.is_empty() || !self.jobs.is_empty()
+    }
+
+    /// Bring the buffer up to the start of cycle `c`: every ingress line that reached the
+    /// accumulator before `c` offered as a fill.
+    fn fills_before(&mut self, c: u64) -> Result<(), SimError> {
+        if self.buf.is_none() {
+            return Ok(());
+        }
+        if c > 0 {
+            self.feed(c - 1);
+        }
+        self.acc.run_to(c)?;
+        let buf = self.buf.as_mut().expect("buffer on");
+        for l in self.acc.take_ingress() {
+            debug_assert!(l.cycle < c.max(1));
+            buf.fill(l.tag, l.poison, &l.data);
+        }
+        Ok(())
+    }
+
+    /// The read engine's line `line` with tag `tag` in cycle `c`: whether its MemRd leaves
+    /// (a miss), None if the read must wait (a hit while the hit FIFO is full).
+    fn lookup(&mut self, c: u64, tag: u16, line: u64) -> Result<Option<bool>, SimError> {
+        if self.buf.is_none() {
+            return Ok(Some(true));
+        }
+        self.fills_before(c)?;
+        let buf = self.buf.as_mut().expect("buffer on");
+        if buf.probe(line) && self.acc.lines_waiting() >= BUF_HIT_DEPTH {
+            return Ok(None);
+        }
+        self.acc.lines_ready_from(c + 1);
+        Ok(Some(match buf.lookup(tag, line) {
+            Some(data) => {
+                self.acc.push_lines(&[(c + 1, tag, data)]);
+                false
+            }
+            None => true,
+        }))
     }
 }
 
@@ -117,8 +159,16 @@ impl ModelSwitch {
                 flits: VecDeque::new(),
                 flit_next: 0,
                 egress: VecDeque::new(),
+                buf: None,
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let mut ports = ports;
+        if cfg.buffer.on() {
+            for p in &mut ports {
+                p.buf = Some(LineBuffer::new(cfg.buffer)?);
+                p.acc.record_ingress(true);
+            }
+        }
         Ok(ModelSwitch {
             cfg,
             now: 0,
@@ -186,17 +236,23 @@ impl ModelSwitch {
         for (p, port) in self.ports.iter_mut().enumerate() {
             let jobs_at_start = port.jobs.len();
             if let Some(job) = port.jobs.front().copied() {
-                self.reqs.push(MemReq {
-                    cycle: c,
-                    port: p as u8,
-                    tag: job.tag as u16 + port.off as u16,
-                    addr: (job.line_addr + port.off as u64) * 64,
-                });
-                self.counters.mem_reqs += 1;
-                port.off += 1;
-                if port.off >= job.lines {
-                    port.off = 0;
-                    port.jobs.pop_front();
+                let tag = job.tag as u16 + port.off as u16;
+                let line = job.line_addr + port.off as u64;
+                if let Some(miss) = port.lookup(c, tag, line)? {
+                    if miss {
+                        self.reqs.push(MemReq {
+                            cycle: c,
+                            port: p as u8,
+                            tag,
+                            addr: line * 64,
+                        });
+                        self.counters.mem_reqs += 1;
+                    }
+                    port.off += 1;
+                    if port.off >= job.lines {
+                        port.off = 0;
+                        port.jobs.pop_front();
+                    }
                 }
             }
             let Some(&w) = port.cmdq.front() else {
@@ -391,6 +447,7 @@ impl SwitchModel for ModelSwitch {
             // Lines arriving from `until` on wait: a command in cycle `until` goes before them.
             p.feed(until - 1);
             p.acc.run_to(until)?;
+            p.fills_before(until)?;
             p.egress.extend(p.acc.take_results());
         }
         self.arbitrate_to(until);
@@ -429,5 +486,27 @@ impl SwitchModel for ModelSwitch {
 
     fn switch_counters(&self) -> SwitchCounters {
         self.counters
+    }
+
+    fn record_line_tags(&mut self, on: bool) {
+        for p in &mut self.ports {
+            p.acc.record_tags(on);
+        }
+    }
+
+    fn take_line_tags(&mut self) -> Vec<(u64, u8, u16)> {
+        let mut out = Vec::new();
+        for (i, p) in self.ports.iter_mut().enumerate() {
+            out.extend(p.acc.take_tags().into_iter().map(|(c, t)| (c, i as u8, t)));
+        }
+        out
+    }
+
+    fn buffer_counters(&self, port: usize) -> BufferCounters {
+        self.check_port(port);
+        self.ports[port]
+            .buf
+            .as_ref()
+            .map_or_else(BufferCounters::default, |b| b.counters)
     }
 }

@@ -1,5 +1,6 @@
 //! The Verilated switch (`pifs_switch_top`) behind [`SwitchModel`].
 
+use crate::buffer::{BufferConfig, BufferCounters, BufferPolicy};
 use crate::params::{MAX_ROW_LINES, NUM_BAGS, NUM_TAGS};
 use crate::port::{PortCounters, SimError};
 use crate::rtl::{cmds_in, flits_in};
@@ -44,8 +45,36 @@ impl RtlSwitch {
             cmd_depth: p.cmd_depth as usize,
             egress_depth: p.egress_depth as usize,
             up_credits: p.up_credits as u64,
+            buffer: crate::buffer::BufferConfig::OFF,
         };
         Ok(RtlSwitch { sim, cfg })
+    }
+
+    /// The largest row buffer the model was Verilated with (`BufLines`, `BufWays`; 0 lines =
+    /// none). Any capacity up to it with the same ways can be switched on.
+    pub fn buffer_capacity(&self) -> (usize, usize) {
+        let p = self.sim.params();
+        (p.buf_lines as usize, p.buf_ways as usize)
+    }
+
+    /// Switch every port's row buffer on with `buf` (before any command), or off.
+    pub fn set_buffer(&mut self, buf: BufferConfig) -> Result<(), SimError> {
+        buf.validate()?;
+        let (lines, ways) = self.buffer_capacity();
+        if buf.on() && (buf.lines > lines || buf.ways != ways) {
+            return Err(SimError::Config(format!(
+                "buffer_lines {} x buffer_ways {}: the Verilated switch has a row buffer of at most {lines} lines of {ways} ways (bindings/build.rs BufLines/BufWays, PIFS_SWITCH_PARAMS; the model backend takes any size)",
+                buf.lines, buf.ways
+            )));
+        }
+        let policy = match buf.policy {
+            BufferPolicy::Lru => 0,
+            BufferPolicy::Hot => 1,
+        };
+        let mask = if buf.on() { buf.sets() as u32 - 1 } else { 0 };
+        self.sim.set_buffer(buf.on(), mask, policy);
+        self.cfg.buffer = buf;
+        Ok(())
     }
 
     /// The model's state and the harness's (cycle, counters, ready patterns) as bytes, for a
@@ -99,6 +128,29 @@ impl RtlSwitch {
 }
 
 impl SwitchModel for RtlSwitch {
+    fn buffer_counters(&self, port: usize) -> BufferCounters {
+        self.check_port(port);
+        let c = self.sim.buffer_counters(port as u32);
+        BufferCounters {
+            hits: c.hits,
+            misses: c.misses,
+            bypasses: c.bypasses,
+            evictions: c.evictions,
+        }
+    }
+
+    fn record_line_tags(&mut self, on: bool) {
+        self.sim.record_line_tags(on);
+    }
+
+    fn take_line_tags(&mut self) -> Vec<(u64, u8, u16)> {
+        self.sim
+            .take_line_tags()
+            .into_iter()
+            .map(|t| (t.cycle, t.port, t.tag))
+            .collect()
+    }
+
     fn backend(&self) -> &'static str {
         "rtl"
     }

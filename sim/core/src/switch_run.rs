@@ -63,10 +63,13 @@ pub fn run_switch(
                     cfg.ports
                 )));
             }
-            Box::new(RtlSwitch::new(cfg.seed, cfg.wave.as_ref())?)
+            let mut sw = RtlSwitch::new(cfg.seed, cfg.wave.as_ref())?;
+            sw.set_buffer(cfg.buffer)?;
+            Box::new(sw)
         }
         Backend::Model => Box::new(ModelSwitch::new(crate::switch::SwitchConfig {
             ports: cfg.ports,
+            buffer: cfg.buffer,
             ..Default::default()
         })?),
     };
@@ -319,6 +322,7 @@ pub fn run_switch(
             counters: c,
             device: st.dev.counters,
             links: st.links.as_ref().map(PortLinks::stats),
+            buffer: cfg.buffer.on().then(|| sw.buffer_counters(p)),
         });
         partials.push(
             pieces[p]

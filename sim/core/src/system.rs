@@ -17,6 +17,7 @@
 //! receiver) run CXL link-layer retry with a fault injector; devices may poison lines. A bag
 //! that summed a poisoned line is pooled as NaN and listed in the stats.
 
+use crate::buffer::BufferConfig;
 use crate::cmd::Command;
 use crate::device::{LineSource, MemDevice, TierDevice, TierTiming};
 use crate::fp;
@@ -84,6 +85,8 @@ pub struct RunConfig {
     /// Threads that simulate ports at once in [`run`] (each port is its own model on its own
     /// thread; 0 or 1 = one after another). The output does not depend on it.
     pub threads: usize,
+    /// Every port's row buffer (switch level only; off by default).
+    pub buffer: BufferConfig,
 }
 
 /// Where rows live: interleaving of the embedding tables across the ports' memory devices.
@@ -130,6 +133,7 @@ impl Default for RunConfig {
             tier: None,
             faults: None,
             threads: 1,
+            buffer: BufferConfig::OFF,
         }
     }
 }
@@ -512,6 +516,11 @@ pub fn run_from(
     mut done: Vec<PortOutcome>,
     mut after_port: impl FnMut(&[PortOutcome]) -> Result<(), SimError>,
 ) -> Result<RunOutput, SimError> {
+    if cfg.buffer.on() {
+        return Err(SimError::Config(
+            "the row buffer (buffer_lines > 0) sits in the switch: it needs the switch-level run (pifs.level = switch)".into(),
+        ));
+    }
     let (dim, row_lines, pieces) = prepare(trace, weights, cfg)?;
     if done.len() > pieces.len() {
         return Err(SimError::Config(format!(
@@ -928,6 +937,7 @@ fn drive_port(
         counters: c,
         device: dev.counters,
         links: links.as_ref().map(PortLinks::stats),
+        buffer: None,
     };
     let out = pieces
         .iter()

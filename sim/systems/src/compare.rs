@@ -83,6 +83,56 @@ pub struct SystemReport {
     /// Tiered devices: share of line reads the DRAM caches served, over all batches.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tier_hit_rate: Option<f64>,
+    /// PIFS-Rec with the row buffer on: hits over lookups, all ports and batches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buffer_hit_rate: Option<f64>,
+    /// PIFS-Rec with the row buffer on: per port, hits, misses, bypasses and evictions summed
+    /// over the batches, and the port's hit rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buffer_ports: Option<Vec<BufferPort>>,
+}
+
+/// One port's row buffer over all batches.
+#[derive(Clone, Debug, Serialize)]
+pub struct BufferPort {
+    pub hits: u64,
+    pub misses: u64,
+    pub bypasses: u64,
+    pub evictions: u64,
+    pub hit_rate: f64,
+}
+
+/// Per-port buffer counts summed over batches, and the overall hit rate (None without a
+/// buffer, or when a batch came from a checkpoint without them).
+fn buffer_report(results: &[BatchResult]) -> (Option<f64>, Option<Vec<BufferPort>>) {
+    let mut sum: Vec<pifs_sim::buffer::BufferCounters> = Vec::new();
+    for r in results {
+        let Some(b) = &r.buffer else {
+            return (None, None);
+        };
+        sum.resize(b.len().max(sum.len()), Default::default());
+        for (s, c) in sum.iter_mut().zip(b) {
+            s.add(c);
+        }
+    }
+    if sum.is_empty() {
+        return (None, None);
+    }
+    let mut all = pifs_sim::buffer::BufferCounters::default();
+    for s in &sum {
+        all.add(s);
+    }
+    let ports = sum
+        .iter()
+        .map(|c| BufferPort {
+            hits: c.hits,
+            misses: c.misses,
+            bypasses: c.bypasses,
+            evictions: c.evictions,
+            hit_rate: c.hit_rate(),
+        })
+        .collect();
+    (Some(all.hit_rate()), Some(ports))
 }
 
 fn is_zero(x: &u64) -> bool {
@@ -238,6 +288,7 @@ pub fn compare_from(
             .collect();
         let dl_max = device_lines.iter().copied().fold(0.0, f64::max);
         let dl_mean = device_lines.iter().sum::<f64>() / ports.max(1) as f64;
+        let (buffer_hit_rate, buffer_ports) = buffer_report(results);
         let first = &results[0];
         let (limit, limit_util) = first
             .resources
@@ -286,6 +337,8 @@ pub fn compare_from(
                 device_lines,
                 migration_bytes: results.iter().map(|r| r.migration_bytes).sum(),
                 migration_ns: results.iter().map(|r| r.migration_ns).sum(),
+                buffer_hit_rate,
+                buffer_ports,
             },
         );
     }

@@ -213,6 +213,12 @@ pub struct Pifs {
     pub spread_replicas: u32,
     /// "least-loaded" or "round-robin".
     pub replica_pick: String,
+    /// Row buffer of every port in 64-byte lines (0 = none; switch level only).
+    pub buffer_lines: u64,
+    /// Its associativity.
+    pub buffer_ways: u64,
+    /// "lru" or "hot" (see pifs_sim::buffer).
+    pub buffer_policy: String,
 }
 
 impl Default for Pifs {
@@ -229,6 +235,9 @@ impl Default for Pifs {
             hot_min_share: 0.0,
             spread_replicas: 2,
             replica_pick: "least-loaded".into(),
+            buffer_lines: 0,
+            buffer_ways: 4,
+            buffer_policy: "lru".into(),
         }
     }
 }
@@ -388,6 +397,9 @@ pub const PARAMS: &[Param] = &[
     p("pifs.hot_min_share", "fraction", "modelling choice: 0 = the top hot_pages pages whatever their share", "least share of an epoch's accesses a hot page must have"),
     p("pifs.spread_replicas", "devices", "modelling choice after the power of two choices (Mitzenmacher, 'The Power of Two Choices in Randomized Load Balancing', IEEE TPDS 2001): two copies per hot page, each access to the less loaded one", "copies of a hot page with pifs.spread = replicate (capped at switch.ports)"),
     p("pifs.replica_pick", "least-loaded|round-robin", "modelling choice: the host picks the copy on the device it has given the fewest lines so far in the batch", "which copy of a replicated page serves an access"),
+    p("pifs.buffer_lines", "lines", "issue 7 / PIFS-Rec (Huo et al., arXiv 2409.16633): an on-switch buffer keeps hot embedding rows in the switch; 0 = off (default, so runs without it are unchanged); size is a modelling choice, e.g. 1024 lines = 64 KiB per port", "row buffer capacity of every downstream port, in 64-byte lines (lines / ways must be a power of two; pifs.level = switch)"),
+    p("pifs.buffer_ways", "ways", "modelling choice: 4-way set associative, as small on-chip SRAM caches commonly are", "associativity of the row buffer (1 ..= 16; the Verilated switch is built with 4)"),
+    p("pifs.buffer_policy", "lru|hot", "lru: classic least-recently-used; hot: hotness-aware insertion after PIFS-Rec's hotness-aware buffering (arXiv 2409.16633: on-switch buffer plus global hotness detection) -- insert a line only once its saturating access counter reaches 2, evict the coldest way (sim/core/src/buffer.rs)", "replacement policy of the row buffer"),
     p("pifs.usp_gbps", "GB/s", "modelling choice: one line per cycle at 1 GHz, the rate of the port accumulators", "adding rate of the USP combiner (pifs.combine = usp)"),
     p("device.capacity_gb", "GB", "modelling choice: 8 x 64 GB = a 512 GB pool, the scale at which the SDM paper (Ardestani et al., arXiv 2110.11489) moves DLRM tables to SCM; static power is charged per GB", "capacity of each device (of its backing memory when tiered)"),
     p("tier.backing", "none|scm|nand", "issue 8 / SDM paper (Ardestani et al., arXiv 2110.11489): Nand flash and 3DXP behind a DRAM cache", "memory behind the DRAM cache of each device (none = DRAM only)"),
@@ -758,6 +770,25 @@ impl SysConfig {
             "devices",
         )?;
         one_of(
+            "pifs.buffer_policy",
+            &self.pifs.buffer_policy,
+            &["lru", "hot"],
+        )?;
+        self.buffer().validate().map_err(|e| {
+            format!(
+                "pifs.{}",
+                e.to_string()
+                    .replacen("buffer_lines", "buffer_lines =", 1)
+                    .replacen("buffer_ways", "buffer_ways =", 1)
+            )
+        })?;
+        if self.pifs.buffer_lines > 0 && self.pifs.level != "switch" {
+            return Err(format!(
+                "pifs.buffer_lines = {}: the row buffer needs pifs.level = switch",
+                self.pifs.buffer_lines
+            ));
+        }
+        one_of(
             "device.interleave",
             &self.device.interleave,
             &["row", "table", "page"],
@@ -969,6 +1000,16 @@ impl SysConfig {
         pifs_sim::plan::PlanKind::parse(&self.pifs.plan).unwrap_or(pifs_sim::plan::PlanKind::Row)
     }
 
+    /// Every port's row buffer (validated by [`SysConfig::validate`]).
+    pub fn buffer(&self) -> pifs_sim::buffer::BufferConfig {
+        pifs_sim::buffer::BufferConfig {
+            lines: self.pifs.buffer_lines.min(usize::MAX as u64) as usize,
+            ways: self.pifs.buffer_ways.min(usize::MAX as u64) as usize,
+            policy: pifs_sim::buffer::BufferPolicy::parse(&self.pifs.buffer_policy)
+                .unwrap_or_default(),
+        }
+    }
+
     /// The port-level timing the cycle-level run uses.
     pub fn timing(&self) -> Timing {
         Timing {
@@ -1040,6 +1081,9 @@ mod tests {
             "pifs.hot_page_bytes=0",
             "pifs.replica_pick=random",
             "pifs.level=chip",
+            "pifs.buffer_policy=lfu",
+            "pifs.buffer_lines=10",
+            "pifs.buffer_lines=-1",
             "host_link.lanes=3",
         ] {
             let e = c.set(bad).unwrap_err();

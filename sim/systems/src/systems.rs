@@ -125,6 +125,9 @@ pub struct BatchResult {
     /// backing memory. None for DRAM-only devices.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tier: Option<TierCounters>,
+    /// PIFS-Rec with the row buffer on: each port's buffer counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buffer: Option<Vec<pifs_sim::buffer::BufferCounters>>,
     /// Energy of the batch and average power over it.
     pub energy: BatchEnergy,
     #[serde(skip)]
@@ -351,6 +354,7 @@ impl Fabric {
             migration_bytes: 0,
             migration_ns: 0.0,
             tier,
+            buffer: None,
             energy,
             pooled,
             poisoned_bags: Vec::new(),
@@ -513,6 +517,7 @@ fn run_config(c: &SysConfig, backend: Backend, seed: u64) -> RunConfig {
         tier: c.tier_timing(),
         workload: String::new(),
         faults: c.faults.link_faults(),
+        buffer: c.buffer(),
         ..RunConfig::default()
     }
 }
@@ -988,5 +993,11 @@ fn pifs(
     r.poisoned_bags = out.poisoned_bags;
     r.migration_bytes = migration_bytes;
     r.migration_ns = t0;
+    r.buffer = out
+        .stats
+        .ports
+        .iter()
+        .map(|p| p.buffer)
+        .collect::<Option<Vec<_>>>();
     Ok(r)
 }
