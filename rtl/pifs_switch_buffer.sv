@@ -39,7 +39,9 @@ module pifs_switch_buffer
   input  logic             clk_i,
   input  logic             rst_ni,
 
-  // Static configuration: on/off, sets used minus one, policy (0 LRU, 1 hot).
+  // Static configuration: on/off, sets used minus one, policy (0 LRU, 1 hot). Registered: it
+  // acts from the cycle after it is set (before any request can reach the buffer), and the
+  // lookup then reads no configuration pin, so a simulator evaluates it once per clock edge.
   input  logic             en_i,
   input  logic [15:0]      set_mask_i,
   input  logic             policy_i,
@@ -75,6 +77,21 @@ module pifs_switch_buffer
   output logic             evict_o,
   output logic             busy_o       // lines waiting in the hit FIFO
 );
+
+  // The registered configuration.
+  logic        en_q, policy_q;
+  logic [15:0] set_mask_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      en_q       <= 1'b0;
+      set_mask_q <= '0;
+      policy_q   <= 1'b0;
+    end else begin
+      en_q       <= en_i;
+      set_mask_q <= set_mask_i;
+      policy_q   <= policy_i;
+    end
+  end
 
   localparam int unsigned Sets  = (Ways == 0) ? 1 : Lines / Ways;
   localparam int unsigned SetW  = (Sets > 1) ? $clog2(Sets) : 1;
@@ -129,7 +146,7 @@ module pifs_switch_buffer
   logic            hq_in_ready;
 
   assign lk_adr     = req_addr_i[AddrW-1:6];
-  assign lk_set     = SetW'(lk_adr) & SetW'(set_mask_i);
+  assign lk_set     = SetW'(lk_adr) & SetW'(set_mask_q);
   assign lk_base    = IdxW'(32'(lk_set) * Ways);
   assign lk_hot_idx = HotW'(lk_adr);
 
@@ -143,7 +160,7 @@ module pifs_switch_buffer
       end
     end
     // Off, or a miss already offered to the device: no hit.
-    if (!en_i || hold_q) begin
+    if (!en_q || hold_q) begin
       lk_hit = 1'b0;
     end
   end
@@ -152,10 +169,10 @@ module pifs_switch_buffer
   assign miss_tag_o   = req_tag_i;
   assign miss_addr_o  = req_addr_i;
   assign req_ready_o  = lk_hit ? hq_in_ready : miss_ready_i;
-  assign lk_fire      = req_valid_i && req_ready_o && en_i;
+  assign lk_fire      = req_valid_i && req_ready_o && en_q;
   assign lk_hit_fire  = lk_fire && lk_hit;
   assign lk_miss_fire = lk_fire && !lk_hit;
-  assign hold_d       = en_i && miss_valid_o && !miss_ready_i;
+  assign hold_d       = en_q && miss_valid_o && !miss_ready_i;
 
   // Hit FIFO: {tag, data} of each hit, to the accumulator's second line input.
   pifs_fifo #(
@@ -197,9 +214,9 @@ module pifs_switch_buffer
   assign lk_hot_new = (hot_q[lk_hot_idx] == HotMax) ? HotMax : hot_q[lk_hot_idx] + 1'b1;
 
   assign fl_tag     = TagIW'(fill_tag_i);
-  assign fl_do      = en_i && fill_valid_i && 32'(fill_tag_i) < NumTags && pend_q[fl_tag];
+  assign fl_do      = en_q && fill_valid_i && 32'(fill_tag_i) < NumTags && pend_q[fl_tag];
   assign fl_adr     = pend_adr_q[fl_tag];
-  assign fl_set     = SetW'(fl_adr) & SetW'(set_mask_i);
+  assign fl_set     = SetW'(fl_adr) & SetW'(set_mask_q);
   assign fl_base    = IdxW'(32'(fl_set) * Ways);
   assign fl_hot_idx = HotW'(fl_adr);
   assign same_set   = lk_hit_fire && fl_set == lk_set;
@@ -252,7 +269,7 @@ module pifs_switch_buffer
         fl_cold_way = WayW'(w);
       end
     end
-    if (!policy_i) begin
+    if (!policy_q) begin
       fl_victim = fl_inv_found ? fl_inv_way : fl_lru_way;
       fl_ins    = 1'b1;
     end else begin
@@ -343,7 +360,7 @@ module pifs_switch_buffer
     miss_valid_o && !miss_ready_i |=> miss_valid_o && $stable(miss_tag_o) && $stable(miss_addr_o));
   // The set mask selects sets that exist.
   SetMaskInRange_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
-    en_i |-> 32'(set_mask_i) < Sets);
+    en_q |-> 32'(set_mask_q) < Sets);
   // A line is never buffered twice in one set.
   NoDuplicateFill_A: assert property (@(posedge clk_i) disable iff (!rst_ni)
     fl_ins |-> !fl_present);

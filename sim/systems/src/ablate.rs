@@ -36,6 +36,13 @@ pub const FEATURES: &[Feature] = &[
         off: "off",
         on: "replicate",
     },
+    // 256 lines (16 KiB per port): the largest buffer the Verilated switch is built with.
+    Feature {
+        name: "buffer",
+        key: "pifs.buffer_lines",
+        off: "0",
+        on: "256",
+    },
 ];
 
 /// The features whose key this build knows.
