@@ -98,16 +98,20 @@ fn ablation_lists_every_variant_and_measures_each_feature() {
             "baseline",
             "+plan",
             "+spread",
+            "+buffer",
             "all",
             "all-plan",
-            "all-spread"
+            "all-spread",
+            "all-buffer"
         ]
     );
     let row = |n: &str| rows.iter().find(|r| r["variant"] == n).unwrap();
     assert_eq!(row("baseline")["settings"]["pifs.spread"], "off");
     assert_eq!(row("+spread")["settings"]["pifs.spread"], "replicate");
-    // With two features, all-but-one is the other one alone: the same measurement.
-    assert_eq!(row("all-plan")["latency_ns"], row("+spread")["latency_ns"]);
+    // The row buffer hits on Zipf only when it is on.
+    assert_eq!(row("+buffer")["settings"]["pifs.buffer_lines"], "256");
+    assert!(row("+buffer")["buffer_hit_rate"].as_f64().unwrap() > 0.0);
+    assert!(row("baseline")["buffer_hit_rate"].as_f64().unwrap_or(0.0) == 0.0);
     assert_eq!(row("baseline")["migration_bytes"], 0);
     assert!(row("+spread")["migration_bytes"].as_u64().unwrap() > 0);
     let lm = |n: &str| row(n)["device_load_max_over_mean"].as_f64().unwrap();
