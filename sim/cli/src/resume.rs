@@ -329,19 +329,19 @@ pub struct Writer {
 
 impl Writer {
     /// Create `dir`; unless the run resumes from this folder (`resuming`), the checkpoints of
-    /// earlier runs in it are removed.
+    /// earlier runs in it are removed. A resumed run keeps only the newest `KEEP` (a run killed
+    /// between a checkpoint's rename and the removal of the oldest leaves one more; without
+    /// this, every such kill would leave another).
     pub fn new(dir: &Path, every: u64, id: Identity, resuming: bool) -> anyhow::Result<Writer> {
         if every == 0 {
             return Err(anyhow!("--checkpoint-every 0: must be at least 1"));
         }
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow!("{}: cannot create: {e}", dir.display()))?;
-        if !resuming {
-            for (_, p) in listed(dir)? {
-                std::fs::remove_file(&p).map_err(|e| {
-                    anyhow!("{}: cannot remove an old checkpoint: {e}", p.display())
-                })?;
-            }
+        let keep = if resuming { KEEP } else { 0 };
+        for (_, p) in listed(dir)?.into_iter().skip(keep) {
+            std::fs::remove_file(&p)
+                .map_err(|e| anyhow!("{}: cannot remove an old checkpoint: {e}", p.display()))?;
         }
         Ok(Writer {
             dir: dir.to_path_buf(),
@@ -456,4 +456,35 @@ pub fn to_bytes<T: serde::Serialize>(v: &T) -> anyhow::Result<Vec<u8>> {
 
 pub fn from_bytes<T: serde::de::DeserializeOwned>(path: &Path, b: &[u8]) -> anyhow::Result<T> {
     bincode::deserialize(b).map_err(|e| anyhow!("{}: state: cannot decode: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh run empties the folder; a resumed one keeps the newest `KEEP` checkpoints, so
+    /// leftovers of runs killed between a rename and the removal of the oldest do not pile up.
+    #[test]
+    fn writer_keeps_the_newest_when_resuming_and_nothing_otherwise() {
+        let dir = std::env::temp_dir().join(format!("pifs-writer-{}", std::process::id()));
+        let id = Identity {
+            command: "run".into(),
+            options: 1,
+            build: "b".into(),
+        };
+        let fill = || {
+            for u in 1..=4 {
+                std::fs::write(dir.join(file_name(u)), b"x").unwrap();
+            }
+        };
+        std::fs::create_dir_all(&dir).unwrap();
+        fill();
+        Writer::new(&dir, 1, id.clone(), true).unwrap();
+        let left: Vec<u64> = listed(&dir).unwrap().into_iter().map(|(u, _)| u).collect();
+        assert_eq!(left, vec![4, 3]);
+        fill();
+        Writer::new(&dir, 1, id, false).unwrap();
+        assert!(listed(&dir).unwrap().is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
