@@ -396,7 +396,7 @@ enum Level {
 }
 
 /// One RM1 run at 8 ports, timed around the run loop (trace generation excluded): seconds,
-/// lookups, port cycles simulated (sum over the ports).
+/// lookups, cycles simulated (switch cycles at switch level, the sum over the ports otherwise).
 fn rm1_run(backend: Backend, level: Level, batch: usize, seed: u64) -> Result<(f64, u64, u64)> {
     let p = pifs_dlrm::RM1;
     let trace = pifs_dlrm::generate(p.tables, p.rows, batch, p.lookups, IndexDist::Uniform, seed)?;
