@@ -295,7 +295,8 @@ fn check_replay(r: &stimulus::Replay, stim: &Stimulus) -> Result<()> {
 }
 
 /// `pifs-bench --replay-rep STIMULUS.bin`: one timed Rust replay of the file in this fresh
-/// process; prints cycles, seconds and the digests on one line.
+/// process; prints one line in the native harness's format (`rep=0 seconds=.. cycles=..
+/// results=.. errors=.. digest=..`), errors being the port's error counters.
 fn replay_rep(args: &[String]) -> Result<()> {
     let path = args
         .first()
@@ -303,71 +304,46 @@ fn replay_rep(args: &[String]) -> Result<()> {
     let (stim, step, seed) = stimulus::read(Path::new(path)).with_context(|| path.clone())?;
     let r = stimulus::replay(&stim, step, seed)?;
     println!(
-        "cycles={} seconds={} results={:016x} arrivals={:016x} result_count={}",
-        r.cycles, r.seconds, r.results.0, r.arrivals.0, r.result_count
+        "rep=0 seconds={} cycles={} results={} errors={} digest={:016x}{:016x}",
+        r.seconds, r.cycles, r.result_count, r.errors, r.results.0, r.arrivals.0
     );
     Ok(())
 }
 
-/// One repetition of the Rust co-simulation in a child process (`--replay-rep`); checks its
-/// digests against the recording and returns (cycles per second, seconds).
+/// One repetition of the Rust co-simulation in a child process (`--replay-rep`).
 fn rust_rep(path: &Path, stim: &Stimulus) -> Result<(f64, f64)> {
-    let out = Command::new(std::env::current_exe()?)
-        .arg("--replay-rep")
-        .arg(path)
-        .output()?;
-    if !out.status.success() {
-        bail!(
-            "Rust replay process failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let field = |k: &str| -> Result<String> {
-        text.split_whitespace()
-            .find_map(|f| f.strip_prefix(k).and_then(|v| v.strip_prefix('=')))
-            .map(str::to_string)
-            .ok_or_else(|| anyhow!("Rust replay printed no {k}: {text}"))
-    };
-    let cycles: u64 = field("cycles")?.parse()?;
-    let secs: f64 = field("seconds")?.parse()?;
-    let want = format!(
-        "{:016x}/{:016x}/{}",
-        stim.results.0, stim.arrivals.0, stim.result_count
-    );
-    let got = format!(
-        "{}/{}/{}",
-        field("results")?,
-        field("arrivals")?,
-        field("result_count")?
-    );
-    if cycles != stim.cycles || got != want {
-        bail!("Rust replay process differs from the recording: {cycles} cycles, digests {got} (want {} cycles, {want})", stim.cycles);
-    }
-    Ok((cycles as f64 / secs, secs))
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.arg("--replay-rep").arg(path);
+    child_rep(cmd, "Rust replay", stim)
 }
 
-/// One repetition of the native harness on `path`; returns (cycles per second, seconds).
+/// One repetition of the native harness on `path`.
 fn native_rep(native: &Path, path: &Path, stim: &Stimulus) -> Result<(f64, f64)> {
-    let out = Command::new(native)
-        .arg(path)
-        .args(["--reps", "1"])
+    let mut cmd = Command::new(native);
+    cmd.arg(path).args(["--reps", "1"]);
+    child_rep(cmd, "native harness", stim)
+}
+
+/// Run one replay process, check its cycles, result count, errors and digests against the
+/// recording and return (cycles per second, seconds).
+fn child_rep(mut cmd: Command, who: &str, stim: &Stimulus) -> Result<(f64, f64)> {
+    let out = cmd
         .stderr(Stdio::inherit())
         .output()
-        .with_context(|| format!("cannot run {}", native.display()))?;
+        .with_context(|| format!("cannot run the {who}"))?;
     if !out.status.success() {
-        bail!("{} failed ({})", native.display(), out.status);
+        bail!("{who} failed ({})", out.status);
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text
         .lines()
         .find(|l| l.starts_with("rep="))
-        .ok_or_else(|| anyhow!("native harness printed no repetition:\n{text}"))?;
+        .ok_or_else(|| anyhow!("{who} printed no repetition:\n{text}"))?;
     let kv = |key: &str| -> Result<String> {
         line.split_whitespace()
             .find_map(|f| f.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
             .map(str::to_string)
-            .ok_or_else(|| anyhow!("native harness: no {key} in `{line}`"))
+            .ok_or_else(|| anyhow!("{who}: no {key} in `{line}`"))
     };
     let cycles: u64 = kv("cycles")?.parse()?;
     let results: u64 = kv("results")?.parse()?;
@@ -377,14 +353,13 @@ fn native_rep(native: &Path, path: &Path, stim: &Stimulus) -> Result<(f64, f64)>
     let want = format!("{:016x}{:016x}", stim.results.0, stim.arrivals.0);
     if cycles != stim.cycles || results != stim.result_count || errors != 0 || digest != want {
         bail!(
-            "native replay differs from the recording: `{line}` (want {} cycles, {} results, digest {want})",
+            "{who} replay differs from the recording: `{line}` (want {} cycles, {} results, digest {want})",
             stim.cycles,
             stim.result_count
         );
     }
-    let cps = cycles as f64 / seconds;
-    eprintln!("bench: native {line}");
-    Ok((cps, seconds))
+    eprintln!("bench: {who} {line}");
+    Ok((cycles as f64 / seconds, seconds))
 }
 
 /// How RM1 is run for a lookups/s figure: the switch RTL (or its model) with its dispatcher, or

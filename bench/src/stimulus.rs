@@ -137,6 +137,8 @@ pub struct Replay {
     pub results: Digest,
     pub arrivals: Digest,
     pub result_count: u64,
+    /// CRC, protocol, command and tag errors the port counted (0 for a good replay).
+    pub errors: u64,
 }
 
 /// Replay `stim` through a fresh `RtlPort` in windows of `step` cycles; only the loop is timed.
@@ -181,6 +183,10 @@ pub fn replay(stim: &Stimulus, step: u64, seed: u64) -> Result<Replay, SimError>
         results,
         arrivals,
         result_count,
+        errors: counters.crc_errors
+            + counters.proto_errors
+            + counters.cmd_errors
+            + counters.tag_errors,
     })
 }
 

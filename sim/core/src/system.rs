@@ -557,17 +557,10 @@ pub fn run_from(
     };
     let todo: Vec<usize> = (done.len()..pieces.len()).collect();
     let threads = cfg.threads.clamp(1, todo.len().max(1));
-    if threads == 1 {
-        for &p in &todo {
-            done.push(run_port(p)?);
-            after_port(&done)?;
-        }
-    } else {
-        in_order_on_threads(threads, &todo, run_port, |o| {
-            done.push(o);
-            after_port(&done)
-        })?;
-    }
+    in_order_on_threads(threads, &todo, run_port, |o| {
+        done.push(o);
+        after_port(&done)
+    })?;
 
     let mut partials: Vec<PieceSums> = Vec::new();
     let mut result_lines = Vec::new();
