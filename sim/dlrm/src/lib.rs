@@ -8,6 +8,7 @@
 //! [`DlrmError`] line naming the file, the array and the problem.
 
 mod error;
+mod format;
 mod gen;
 mod npy;
 mod pool;
@@ -18,6 +19,7 @@ mod trace;
 mod weights;
 
 pub use error::DlrmError;
+pub use format::{f16_to_f32, f32_to_f16, RowFormat, INT8_HEADER};
 pub use gen::{generate, preset, IndexDist, ModelPreset, RowScatter, ZipfSampler, RM1, RM2, RM3};
 pub use npy::{Dtype, NpyArray, NpyData};
 pub use pool::{pool_f64, PooledF64};
