@@ -945,6 +945,10 @@ impl SwitchModel for SoakSwitch {
         self.rtl.set_llr(on);
     }
 
+    fn set_row_format(&mut self, fmt: pifs_dlrm::RowFormat, expand: u8) {
+        self.rtl.set_row_format(fmt, expand);
+    }
+
     fn take_link_events(&mut self) -> Vec<(usize, pifs_cxl::llr::LinkEvent)> {
         self.rtl.take_link_events()
     }

@@ -20,6 +20,7 @@ use crate::params::{RTL_ACK_EVERY, RTL_RETRY_TIMEOUT};
 use crate::port::{Arrival, PortAccumulator, PortCounters, PortResult, SimError};
 use pifs_cxl::llr::{is_control, LinkEvent, LlrReceiver, RxVerdict};
 use pifs_cxl::{DecodeError, Decoder, Dir, Flit, Message};
+use pifs_dlrm::RowFormat;
 use std::collections::VecDeque;
 
 /// Cycles from a flit's acceptance to its line's arrival at the accumulator (input register,
@@ -29,6 +30,9 @@ const INGRESS_LATENCY: u64 = 2;
 const ACC_TO_COMPLETE: u64 = 3;
 /// Cycles from a reduce issue to the result leaving the port.
 const REDUCE_TO_RESULT: u64 = 3;
+/// Cycles from the widening stage taking a device line to its first binary32 line reaching the
+/// accumulator (hold register, then the two adder stages; `rtl/pifs_dequant.sv`).
+const WIDEN_LATENCY: u64 = 3;
 
 #[derive(Clone, Default)]
 struct Bag {
@@ -86,6 +90,21 @@ pub struct ModelPort {
     /// Record the (cycle, tag) of every line the accumulator takes.
     record_tags: bool,
     tags_taken: VecDeque<(u64, u16)>,
+    /// Row format and binary32 lines per device line. fp32 lines go straight to the
+    /// accumulator; fp16 and int8 lines pass the widening stage (`rtl/pifs_dequant.sv`), which
+    /// takes one device line per `expand` cycles and so may hold the ingress back.
+    fmt: RowFormat,
+    expand: u64,
+    /// Widening stage: first cycle it takes a line; first cycle the ingress can decode its
+    /// next flit (the cycle the line in its output register was taken).
+    widen_free: u64,
+    out_free: u64,
+    /// Lines on their way from the widening stage to the accumulator (cycle, tag, poison,
+    /// lanes), in cycle order, and the cycle of the last one.
+    widened: VecDeque<(u64, u16, bool, [u32; 16])>,
+    last_widened: Option<u64>,
+    /// Cycle the ingress decoded its last flit.
+    last_decode: Option<u64>,
 }
 
 /// A line the ingress delivered to the accumulator (whether or not its tag was mapped).
@@ -134,7 +153,18 @@ impl ModelPort {
             ingress: VecDeque::new(),
             record_tags: false,
             tags_taken: VecDeque::new(),
+            fmt: RowFormat::Fp32,
+            expand: 1,
+            widen_free: 0,
+            out_free: 0,
+            widened: VecDeque::new(),
+            last_widened: None,
+            last_decode: None,
         }
+    }
+
+    fn widening(&self) -> bool {
+        self.fmt != RowFormat::Fp32
     }
 
     /// Record the tag of every line the accumulator takes (see [`ModelPort::take_tags`]).
@@ -182,6 +212,10 @@ impl ModelPort {
     /// The cycle the next buffer line enters, given the ingress lines known so far.
     fn direct_at(&self) -> Option<u64> {
         let mut d = self.direct.front()?.0.max(self.direct_free);
+        if self.widening() {
+            // The ingress lines known so far were taken before the stage's next free cycle.
+            return Some(d.max(self.widen_free));
+        }
         while self.ingress_cycles.contains(&d) {
             d += 1;
         }
@@ -243,12 +277,25 @@ impl ModelPort {
         }
     }
 
+    /// The cycle the ingress decodes a flit taken in cycle `f`: the next one, unless the line
+    /// in its output register waits for the widening stage.
+    fn decode_cycle(&self, f: u64) -> u64 {
+        if self.widening() {
+            (f + 1).max(self.out_free)
+        } else {
+            f + 1
+        }
+    }
+
     fn flit(&mut self, f_cycle: u64, flit: &Flit) {
         self.counters.flits += 1;
+        let d = self.decode_cycle(f_cycle);
+        self.flit_free = self.flit_free.max(d);
+        self.last_decode = Some(d);
         if let Some(rx) = &mut self.llr {
             let control = is_control(flit, self.decoder.all_data_due());
             let mut ev = Vec::new();
-            let verdict = rx.receive(f_cycle + 1, flit, control, &mut ev);
+            let verdict = rx.receive(d, flit, control, &mut ev);
             self.llr_events.extend(ev);
             match verdict {
                 RxVerdict::CrcError => {
@@ -272,6 +319,9 @@ impl ModelPort {
                 for m in msgs.drain(..) {
                     match m {
                         Message::S2mNdr(_) => self.counters.ndr += 1,
+                        Message::S2mDrs(h, data) if self.widening() => {
+                            self.widen(d + 1, h.tag, h.poison, &data, true)
+                        }
                         Message::S2mDrs(h, data) => {
                             let a = f_cycle + INGRESS_LATENCY;
                             if self.record_ingress {
@@ -283,7 +333,12 @@ impl ModelPort {
                                     data: *data,
                                 });
                             }
-                            self.arrive(a, h.tag, h.poison, &data)
+                            self.arrive(
+                                a,
+                                h.tag,
+                                h.poison,
+                                &fp::dequant_lanes(RowFormat::Fp32, &data, 0),
+                            )
                         }
                         _ => self.counters.proto_errors += 1,
                     }
@@ -293,7 +348,33 @@ impl ModelPort {
         self.msgs = msgs;
     }
 
-    fn arrive(&mut self, a: u64, tag: u16, poison: bool, data: &[u8; 64]) {
+    /// A device line offered to the widening stage from cycle `from` (by the ingress, or by
+    /// the row buffer): taken when the stage is free, widened into `expand` lines that reach
+    /// the accumulator one per cycle from WIDEN_LATENCY cycles later.
+    fn widen(&mut self, from: u64, tag: u16, poison: bool, data: &[u8; 64], ingress: bool) {
+        let t = from.max(self.widen_free);
+        self.widen_free = t + self.expand;
+        if ingress {
+            self.out_free = t;
+            if self.record_ingress {
+                self.ingress.push_back(IngressLine {
+                    cycle: t,
+                    tag,
+                    poison,
+                    data: *data,
+                });
+            }
+        }
+        for k in 0..self.expand {
+            let a = t + WIDEN_LATENCY + k;
+            let lanes = fp::dequant_lanes(self.fmt, data, k as usize);
+            self.widened
+                .push_back((a, tag.wrapping_add(k as u16), poison, lanes));
+            self.last_widened = Some(a);
+        }
+    }
+
+    fn arrive(&mut self, a: u64, tag: u16, poison: bool, x: &[u32; 16]) {
         let entry = self.tags.get(tag as usize).copied().flatten();
         let Some((bag, line)) = entry else {
             self.counters.tag_errors += 1;
@@ -309,14 +390,10 @@ impl ModelPort {
         if self.record_tags {
             self.tags_taken.push_back((a, tag));
         }
-        let mut x = [0u32; 16];
-        for (i, w) in x.iter_mut().enumerate() {
-            *w = u32::from_le_bytes(data[4 * i..4 * i + 4].try_into().unwrap());
-        }
         let b = &mut self.bags[bag as usize];
         let part = b.rot[line as usize];
         b.rot[line as usize] ^= 1;
-        fp::add_line(&mut b.part[line as usize][part as usize], &x);
+        fp::add_line(&mut b.part[line as usize][part as usize], x);
         b.poison |= poison;
         b.arrived += 1;
         if b.arrived == b.total {
@@ -367,6 +444,58 @@ impl ModelPort {
         }
     }
 
+    /// [`PortAccumulator::run_to`] with the widening stage (fp16, int8 rows): events in cycle
+    /// order. Flits and buffer lines only schedule widened lines (WIDEN_LATENCY cycles or more
+    /// ahead); the accumulator sees those and the commands in cycle order, a command first on a
+    /// tie. After the loop the base loop finds nothing due and only runs the reduce engine.
+    fn run_widening_to(&mut self, until: u64) {
+        loop {
+            let nf = self.flits.front().map(|(nb, _)| (*nb).max(self.flit_free));
+            let nc = self.cmds.front().map(|(nb, _)| (*nb).max(self.cmd_free));
+            let nw = self.widened.front().map(|w| w.0);
+            let flit_due = nf.filter(|&f| f < until);
+            // A buffer line is taken first only while the ingress offers no line: before the
+            // line of the next flit (decoded in decode_cycle, offered one cycle later).
+            let direct_due = self
+                .direct_at()
+                .filter(|&c| c < until && flit_due.is_none_or(|f| c <= self.decode_cycle(f)));
+            let acc_due = [nc.filter(|&k| k < until), nw.filter(|&a| a < until)]
+                .into_iter()
+                .flatten()
+                .min();
+            let feed_due = [flit_due, direct_due].into_iter().flatten().min();
+            match (acc_due, feed_due) {
+                // Scheduling a widened line never reaches back before its own cycle + 3, so a
+                // feed event due no later than the accumulator's next event goes first.
+                (_, Some(x)) if acc_due.is_none_or(|a| x <= a) => {
+                    if direct_due == Some(x) {
+                        let (_, tag, data) = self.direct.pop_front().unwrap();
+                        self.direct_free = x + 1;
+                        self.widen(x, tag, false, &data, false);
+                    } else {
+                        let (_, flit) = self.flits.pop_front().unwrap();
+                        self.flit_free = x + 1;
+                        self.last_flit = Some(x);
+                        self.flit(x, &flit);
+                    }
+                }
+                (Some(t), _) => {
+                    self.reduce_to(t);
+                    if nc == Some(t) {
+                        let (_, c) = self.cmds.pop_front().unwrap();
+                        self.cmd_free = t + 1;
+                        self.last_cmd = Some(t);
+                        self.command(t, c);
+                    } else {
+                        let (a, tag, poison, lanes) = self.widened.pop_front().unwrap();
+                        self.arrive(a, tag, poison, &lanes);
+                    }
+                }
+                _ => break,
+            }
+        }
+    }
+
     /// The next cycle in which something happens (a command or flit accepted, a reduce issue).
     fn next_event(&self) -> Option<u64> {
         let nf = self.flits.front().map(|(nb, _)| (*nb).max(self.flit_free));
@@ -377,7 +506,11 @@ impl ModelPort {
             .map(|c| c.0)
             .min()
             .map(|v| v.max(self.red_free));
-        [nf, nc, nr, self.direct_at()].into_iter().flatten().min()
+        let nw = self.widened.front().map(|w| w.0);
+        [nf, nc, nr, self.direct_at(), nw]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 
@@ -401,6 +534,9 @@ impl PortAccumulator for ModelPort {
     }
 
     fn run_to(&mut self, until: u64) -> Result<(), SimError> {
+        if self.widening() {
+            self.run_widening_to(until);
+        }
         loop {
             let nf = self.flits.front().map(|(nb, _)| (*nb).max(self.flit_free));
             let nc = self.cmds.front().map(|(nb, _)| (*nb).max(self.cmd_free));
@@ -419,7 +555,7 @@ impl PortAccumulator for ModelPort {
                     let (_, tag, data) = self.direct.pop_front().unwrap();
                     self.direct_free = d + 1;
                     self.ingress_cycles = self.ingress_cycles.split_off(&self.direct_free);
-                    self.arrive(d, tag, false, &data);
+                    self.arrive(d, tag, false, &fp::dequant_lanes(RowFormat::Fp32, &data, 0));
                     continue;
                 }
             }
@@ -477,6 +613,8 @@ impl PortAccumulator for ModelPort {
         let end = (self.last_result + 1)
             .max(self.last_arrival.map_or(0, |a| a + 3))
             .max(self.last_flit.map_or(0, |f| f + INGRESS_LATENCY))
+            .max(self.last_decode.map_or(0, |d| d + 1))
+            .max(self.last_widened.map_or(0, |w| w + 1))
             .max(self.last_cmd.map_or(0, |k| k + 1))
             .max(self.now);
         self.run_to(end)
@@ -502,6 +640,11 @@ impl PortAccumulator for ModelPort {
         let mut c = self.counters;
         c.llr_discards = self.llr.as_ref().map_or(0, |rx| rx.stats.discarded);
         c
+    }
+
+    fn set_row_format(&mut self, fmt: RowFormat, expand: u8) {
+        self.fmt = fmt;
+        self.expand = u64::from(expand.max(1));
     }
 
     fn set_llr(&mut self, on: bool) {

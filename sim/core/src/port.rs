@@ -4,6 +4,7 @@
 use crate::cmd::Command;
 use pifs_cxl::llr::LinkEvent;
 use pifs_cxl::Flit;
+use pifs_dlrm::RowFormat;
 
 /// One partial-sum line that left the port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +97,10 @@ pub trait PortAccumulator {
     /// RETRY.Req and the receiver discards flits until the replay (`pifs_cxl::llr`).
     /// Backends without a link layer (test recorders) ignore it.
     fn set_llr(&mut self, _on: bool) {}
+    /// Rows in device memory are stored in `fmt` and each device line is widened to `expand`
+    /// binary32 lines before summing (`rtl/pifs_dequant.sv`; before any command). The default
+    /// is fp32, not widened.
+    fn set_row_format(&mut self, _fmt: RowFormat, _expand: u8) {}
     /// The S2M receiver's RETRY.Req and acknowledgements raised before [`Self::now`], in order.
     fn take_link_events(&mut self) -> Vec<LinkEvent> {
         Vec::new()

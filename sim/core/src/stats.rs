@@ -4,6 +4,7 @@ use crate::device::DeviceCounters;
 use crate::params::{LinkFaults, Timing};
 use crate::port::PortCounters;
 use pifs_cxl::llr::LinkStats;
+use pifs_dlrm::RowFormat;
 use serde::Serialize;
 
 /// Per-port figures.
@@ -57,7 +58,11 @@ pub struct ConfigEcho {
     pub tables: usize,
     pub batch: usize,
     pub dim: usize,
+    /// 64-byte lines a row takes in device memory.
     pub row_lines: usize,
+    /// How rows are stored (left out for fp32).
+    #[serde(skip_serializing_if = "is_fp32")]
+    pub row_format: RowFormat,
     pub ports: usize,
     pub seed: u64,
     pub res_ready_percent: u32,
@@ -90,4 +95,8 @@ pub struct Stats {
     /// Bags that summed a poisoned line (pooled as NaN), ascending.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub poisoned_bags: Vec<usize>,
+}
+
+fn is_fp32(f: &RowFormat) -> bool {
+    *f == RowFormat::Fp32
 }

@@ -190,6 +190,10 @@ pub trait SwitchModel {
     /// Switch link-layer retry of every S2M link on (before any flit; see
     /// [`crate::port::PortAccumulator::set_llr`]).
     fn set_llr(&mut self, on: bool);
+    /// Every port's row format and widening (before any command; see
+    /// [`crate::port::PortAccumulator::set_row_format`]); the dispatchers then read device line
+    /// j of a RowRead with tag `tag + j * expand`, `ceil(lines / expand)` lines in all.
+    fn set_row_format(&mut self, fmt: pifs_dlrm::RowFormat, expand: u8);
     /// Every port's S2M receiver messages raised before [`Self::now`]: (port, event), in cycle
     /// order within each port.
     fn take_link_events(&mut self) -> Vec<(usize, pifs_cxl::llr::LinkEvent)>;

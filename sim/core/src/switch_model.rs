@@ -144,6 +144,8 @@ pub struct ModelSwitch {
     reqs: Vec<MemReq>,
     counters: SwitchCounters,
     egress_overflow: bool,
+    /// Binary32 lines per device line (row formats): the dispatchers' tag stride.
+    expand: u8,
 }
 
 impl ModelSwitch {
@@ -185,6 +187,7 @@ impl ModelSwitch {
                 ..Default::default()
             },
             egress_overflow: false,
+            expand: 1,
         })
     }
 
@@ -236,7 +239,7 @@ impl ModelSwitch {
         for (p, port) in self.ports.iter_mut().enumerate() {
             let jobs_at_start = port.jobs.len();
             if let Some(job) = port.jobs.front().copied() {
-                let tag = job.tag as u16 + port.off as u16;
+                let tag = job.tag as u16 + port.off as u16 * self.expand as u16;
                 let line = job.line_addr + port.off as u64;
                 if let Some(miss) = port.lookup(c, tag, line)? {
                     if miss {
@@ -249,7 +252,7 @@ impl ModelSwitch {
                         self.counters.mem_reqs += 1;
                     }
                     port.off += 1;
-                    if port.off >= job.lines {
+                    if port.off * self.expand >= job.lines {
                         port.off = 0;
                         port.jobs.pop_front();
                     }
@@ -468,6 +471,13 @@ impl SwitchModel for ModelSwitch {
     fn counters(&self, port: usize) -> PortCounters {
         self.check_port(port);
         self.ports[port].acc.counters()
+    }
+
+    fn set_row_format(&mut self, fmt: pifs_dlrm::RowFormat, expand: u8) {
+        self.expand = expand.max(1);
+        for p in &mut self.ports {
+            p.acc.set_row_format(fmt, self.expand);
+        }
     }
 
     fn set_llr(&mut self, on: bool) {

@@ -235,6 +235,10 @@ impl SwitchModel for RtlSwitch {
         self.sim.set_llr(on);
     }
 
+    fn set_row_format(&mut self, _fmt: pifs_dlrm::RowFormat, _expand: u8) {
+        // MERGE-RTL: self.sim.set_row_format(fmt.code(), expand as u32)
+    }
+
     fn take_link_events(&mut self) -> Vec<(usize, pifs_cxl::llr::LinkEvent)> {
         use pifs_cxl::llr::{LinkEvent, LinkEventKind};
         self.sim

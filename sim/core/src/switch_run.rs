@@ -54,7 +54,8 @@ pub fn run_switch(
     weights: &Weights,
     cfg: &RunConfig,
 ) -> Result<RunOutput, SimError> {
-    let (dim, row_lines, pieces) = prepare(trace, weights, cfg)?;
+    let (shape, pieces) = prepare(trace, weights, cfg)?;
+    let row_lines = shape.dev_lines;
     let mut sw: Box<dyn SwitchModel> = match cfg.backend {
         Backend::Rtl => {
             if cfg.ports != RTL_SWITCH_PORTS {
@@ -74,6 +75,7 @@ pub fn run_switch(
         })?),
     };
     sw.set_llr(cfg.faults.is_some());
+    sw.set_row_format(shape.fmt, shape.expand as u8);
     let verilator = (cfg.backend == Backend::Rtl).then(crate::rtl::verilator_version);
     // RowRead carries a 40-bit line address.
     let max_line = pieces
@@ -91,7 +93,7 @@ pub fn run_switch(
             "line address {max_line:#x} does not fit the RowRead command's 40 bits (too many tables for the switch path)"
         )));
     }
-    let mem = Memory::new(weights, row_lines);
+    let mem = Memory::new(weights, shape);
     let t = &cfg.timing;
     let latency = t.cycles(t.device_latency_ns);
     let flight = t.cycles(t.link_flight_ns);
@@ -165,7 +167,7 @@ pub fn run_switch(
                 ));
                 for (&r, &tag) in piece.rows.iter().zip(&tags) {
                     k += 1;
-                    let la = line_addr(piece.table, r, row_lines, piece.line0) / 64;
+                    let la = line_addr(piece.table, r, row_lines, piece.dev0) / 64;
                     cmds.push((
                         k,
                         SwitchCmd::new(
@@ -340,9 +342,10 @@ pub fn run_switch(
             sc.cmd_errors
         )));
     }
-    let mut pooled = fold(trace, dim, row_lines, &partials);
+    let dim = shape.dim;
+    let mut pooled = fold(trace, dim, shape.out_lines, &partials);
     let poisoned_bags = poison_bags(&mut pooled, dim, poisoned);
-    let mut stats = make_stats(trace, cfg, dim, row_lines, port_stats, verilator);
+    let mut stats = make_stats(trace, cfg, shape, port_stats, verilator);
     stats.poisoned_bags = poisoned_bags.clone();
     Ok(RunOutput {
         pooled,

@@ -32,7 +32,7 @@ use pifs_cxl::llr::{
     is_control, FaultRates, LinkEvent, LinkStats, LlrLink, LlrReceiver, RustLink, RxVerdict,
 };
 use pifs_cxl::{DecodeError, Decoder, Dir, Flit, M2sPacker, M2sReq, Message};
-use pifs_dlrm::{Trace, Weights};
+use pifs_dlrm::{RowFormat, Trace, Weights};
 use pifs_rng::Rng;
 use pifs_rtl::WaveSpec;
 use std::collections::VecDeque;
@@ -87,6 +87,9 @@ pub struct RunConfig {
     pub threads: usize,
     /// Every port's row buffer (switch level only; off by default).
     pub buffer: BufferConfig,
+    /// How rows are stored in device memory (fp32, fp16, int8 row-wise); the ports widen them
+    /// to binary32 before summing.
+    pub row_format: RowFormat,
 }
 
 /// Where rows live: interleaving of the embedding tables across the ports' memory devices.
@@ -134,6 +137,7 @@ impl Default for RunConfig {
             faults: None,
             threads: 1,
             buffer: BufferConfig::OFF,
+            row_format: RowFormat::Fp32,
         }
     }
 }
@@ -294,23 +298,48 @@ pub fn line_addr(t: usize, r: u64, row_lines: usize, l: usize) -> u64 {
     ((t as u64) << 40) + (r * row_lines as u64 + l as u64) * 64
 }
 
-/// (table, row) of the cached row, and its values.
-type LastRow = (Option<(usize, u64)>, Vec<f32>);
+/// The shape of a run's rows: dimension, format, lines in device memory, binary32 lines the
+/// ports sum, and how many of those each device line makes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RowShape {
+    pub dim: usize,
+    pub fmt: RowFormat,
+    pub dev_lines: usize,
+    pub out_lines: usize,
+    pub expand: usize,
+}
+
+impl RowShape {
+    pub fn new(dim: usize, fmt: RowFormat) -> Result<Self, SimError> {
+        fmt.check(dim)
+            .map_err(|e| SimError::Config(format!("row format: {e}")))?;
+        Ok(RowShape {
+            dim,
+            fmt,
+            dev_lines: fmt.dev_lines(dim),
+            out_lines: RowFormat::out_lines(dim),
+            expand: fmt.expand(dim),
+        })
+    }
+}
+
+/// (table, row) of the cached row, and its bytes in the run's format.
+type LastRow = (Option<(usize, u64)>, Vec<u8>);
 
 pub(crate) struct Memory<'a> {
     weights: &'a Weights,
-    row_lines: usize,
+    shape: RowShape,
     /// The last row read: a row's lines are asked for one after another, so each row is
     /// fetched (or, for synthetic weights, computed) once instead of once per line.
     last: std::cell::RefCell<LastRow>,
 }
 
 impl<'a> Memory<'a> {
-    pub fn new(weights: &'a Weights, row_lines: usize) -> Self {
-        let last = std::cell::RefCell::new((None, vec![0f32; weights.dim()]));
+    pub fn new(weights: &'a Weights, shape: RowShape) -> Self {
+        let last = std::cell::RefCell::new((None, Vec::new()));
         Memory {
             weights,
-            row_lines,
+            shape,
             last,
         }
     }
@@ -320,20 +349,21 @@ impl LineSource for Memory<'_> {
     fn line(&self, addr: u64) -> [u8; 64] {
         let t = (addr >> 40) as usize;
         let off = (addr & ((1u64 << 40) - 1)) / 64;
-        let (r, l) = (
-            off / self.row_lines as u64,
-            (off % self.row_lines as u64) as usize,
-        );
+        let n = self.shape.dev_lines as u64;
+        let (r, l) = (off / n, (off % n) as usize);
         let mut last = self.last.borrow_mut();
         let (key, row) = &mut *last;
         if *key != Some((t, r)) {
-            self.weights.row_into(t, r, row);
+            row.clear();
+            // prepare() checked that every row of the run converts.
+            self.weights
+                .row_bytes_into(t, r, self.shape.fmt, row)
+                .expect("rows checked in prepare");
             *key = Some((t, r));
         }
         let mut out = [0u8; 64];
-        for (i, x) in row.iter().skip(l * 16).take(16).enumerate() {
-            out[4 * i..4 * i + 4].copy_from_slice(&x.to_le_bytes());
-        }
+        let bytes = row.iter().skip(l * 64).take(64);
+        out.iter_mut().zip(bytes).for_each(|(o, b)| *o = *b);
         out
     }
 }
@@ -345,21 +375,25 @@ pub type PieceSums = Vec<(usize, usize, Vec<u32>)>;
 type PortRun = (PieceSums, Vec<(u64, usize)>, PortStats, Vec<usize>);
 
 /// Part of one bag summed at one port: some of its rows, and a group of at most MAX_ROW_LINES
-/// of the row's lines (rows wider than the RTL's row limit are summed column group by group).
+/// of the row's binary32 lines (rows wider than the RTL's row limit are summed column group by
+/// group), read as the device lines `dev0 ..` (device line j makes binary32 lines
+/// `j * expand ..`).
 pub(crate) struct Piece {
     pub bag: usize,
     pub table: usize,
     pub line0: usize,
     pub lines: usize,
+    pub dev0: usize,
+    pub dev_lines: usize,
     pub rows: Vec<u64>,
 }
 
-/// Validate a run and split every bag over the ports: (dim, row lines, pieces per port).
+/// Validate a run and split every bag over the ports: (row shape, pieces per port).
 pub(crate) fn prepare(
     trace: &Trace,
     weights: &Weights,
     cfg: &RunConfig,
-) -> Result<(usize, usize, Vec<Vec<Piece>>), SimError> {
+) -> Result<(RowShape, Vec<Vec<Piece>>), SimError> {
     cfg.timing.validate().map_err(SimError::Config)?;
     let t = &cfg.timing;
     if t.cycles(t.device_latency_ns) + t.cycles(t.link_flight_ns) == 0 {
@@ -377,10 +411,12 @@ pub(crate) fn prepare(
         )));
     }
     let dim = weights.dim();
-    let row_lines = dim.div_ceil(16);
     if dim == 0 {
         return Err(SimError::Config("dim 0: must be at least 1".into()));
     }
+    let shape = RowShape::new(dim, cfg.row_format)?;
+    // Placement, column groups and addresses are in device lines.
+    let row_lines = shape.dev_lines;
     if trace.tables > MAX_TABLES {
         return Err(SimError::Config(format!(
             "{} tables: the address map holds at most {MAX_TABLES}",
@@ -410,17 +446,23 @@ pub(crate) fn prepare(
     layout
         .validate(row_lines, cfg.ports)
         .map_err(|e| SimError::Config(format!("placement: {e}")))?;
+    if shape.fmt != RowFormat::Fp32 {
+        check_rows(trace, weights, shape.fmt)?;
+    }
     let (shares, _) = layout.split(trace, row_lines, cfg.ports);
 
-    // Split every bag over the ports, in bag order; each share's lines in column groups of at
-    // most MAX_ROW_LINES lines.
+    // Split every bag over the ports, in bag order; each share's device lines in column groups
+    // of at most MAX_ROW_LINES binary32 lines.
+    let (e, group) = (shape.expand, MAX_ROW_LINES / shape.expand);
     let mut pieces: Vec<Vec<Piece>> = (0..cfg.ports).map(|_| Vec::new()).collect();
     for (bag, bag_shares) in shares.into_iter().enumerate() {
         let t = bag / trace.batch;
         for sh in bag_shares {
             let end = sh.line0 + sh.lines;
-            for line0 in (sh.line0..end).step_by(MAX_ROW_LINES) {
-                let lines = MAX_ROW_LINES.min(end - line0);
+            for dev0 in (sh.line0..end).step_by(group) {
+                let dev_lines = group.min(end - dev0);
+                let line0 = dev0 * e;
+                let lines = ((dev0 + dev_lines) * e).min(shape.out_lines) - line0;
                 let piece_rows = cfg
                     .piece_rows
                     .unwrap_or(NUM_TAGS / lines / 4)
@@ -431,6 +473,8 @@ pub(crate) fn prepare(
                         table: t,
                         line0,
                         lines,
+                        dev0,
+                        dev_lines,
                         rows: chunk.to_vec(),
                     });
                 }
@@ -438,7 +482,32 @@ pub(crate) fn prepare(
         }
     }
 
-    Ok((dim, row_lines, pieces))
+    Ok((shape, pieces))
+}
+
+/// Every row the trace reads must convert to `fmt` (finite, within fp16's range): one error
+/// naming the first that does not.
+fn check_rows(trace: &Trace, weights: &Weights, fmt: RowFormat) -> Result<(), SimError> {
+    if weights.format() == fmt || matches!(weights, Weights::Synthetic { .. }) {
+        return Ok(()); // stored as they are; synthetic values lie in [-0.5, 0.5)
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut buf = Vec::new();
+    for t in 0..trace.tables {
+        for b in 0..trace.batch {
+            for &r in trace.bag(t, b) {
+                if seen.insert((t, r)) {
+                    buf.clear();
+                    weights
+                        .row_bytes_into(t, r as u64, fmt, &mut buf)
+                        .map_err(|e| {
+                            SimError::Config(format!("weights table {t} row {r}: {e} ({fmt} rows)"))
+                        })?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Line addresses each port's device reads, in the order its host (or dispatcher) issues them:
@@ -450,7 +519,8 @@ pub(crate) fn port_reads(pieces: &[Vec<Piece>], row_lines: usize) -> Vec<Vec<u64
             pp.iter()
                 .flat_map(|pc| {
                     pc.rows.iter().flat_map(move |&r| {
-                        (0..pc.lines).map(move |l| line_addr(pc.table, r, row_lines, pc.line0 + l))
+                        (0..pc.dev_lines)
+                            .map(move |j| line_addr(pc.table, r, row_lines, pc.dev0 + j))
                     })
                 })
                 .collect()
@@ -465,8 +535,8 @@ pub fn device_reads(
     weights: &Weights,
     cfg: &RunConfig,
 ) -> Result<Vec<Vec<u64>>, SimError> {
-    let (_, row_lines, pieces) = prepare(trace, weights, cfg)?;
-    Ok(port_reads(&pieces, row_lines))
+    let (shape, pieces) = prepare(trace, weights, cfg)?;
+    Ok(port_reads(&pieces, shape.dev_lines))
 }
 
 /// The memory device of one port: DRAM timed by `cfg.timing`, tiered when `cfg.tier` is set
@@ -521,7 +591,7 @@ pub fn run_from(
             "the row buffer (buffer_lines > 0) sits in the switch: it needs the switch-level run (pifs.level = switch)".into(),
         ));
     }
-    let (dim, row_lines, pieces) = prepare(trace, weights, cfg)?;
+    let (shape, pieces) = prepare(trace, weights, cfg)?;
     if done.len() > pieces.len() {
         return Err(SimError::Config(format!(
             "checkpoint holds {} ports, the run has {}",
@@ -529,7 +599,7 @@ pub fn run_from(
             pieces.len()
         )));
     }
-    let reads = port_reads(&pieces, row_lines);
+    let reads = port_reads(&pieces, shape.dev_lines);
     let mut rng = Rng::new(cfg.seed);
     let seeds: Vec<u64> = pieces.iter().map(|_| rng.next_u64()).collect();
     let verilator = (cfg.backend == Backend::Rtl).then(crate::rtl::verilator_version);
@@ -543,10 +613,11 @@ pub fn run_from(
         };
         acc.set_res_ready_percent(cfg.res_ready_percent);
         acc.set_llr(cfg.faults.is_some());
+        acc.set_row_format(shape.fmt, shape.expand as u8);
         let dev = make_device(cfg, seed, &reads[p]);
-        let mem = Memory::new(weights, row_lines);
+        let mem = Memory::new(weights, shape);
         let (sums, lines, stats, poisoned) =
-            drive_port(p, acc.as_mut(), &pieces[p], &mem, cfg, seed, row_lines, dev)?;
+            drive_port(p, acc.as_mut(), &pieces[p], &mem, cfg, seed, shape, dev)?;
         acc.finish()?;
         Ok(PortOutcome {
             sums,
@@ -572,9 +643,10 @@ pub fn run_from(
         port_stats.push(o.stats);
         poisoned_bags.extend(o.poisoned);
     }
-    let mut pooled = fold(trace, dim, row_lines, &partials);
+    let dim = shape.dim;
+    let mut pooled = fold(trace, dim, shape.out_lines, &partials);
     let poisoned_bags = poison_bags(&mut pooled, dim, poisoned_bags);
-    let mut stats = make_stats(trace, cfg, dim, row_lines, port_stats, verilator);
+    let mut stats = make_stats(trace, cfg, shape, port_stats, verilator);
     stats.poisoned_bags = poisoned_bags.clone();
     Ok(RunOutput {
         pooled,
@@ -648,8 +720,7 @@ pub(crate) fn poison_bags(pooled: &mut [u32], dim: usize, mut bags: Vec<usize>) 
 pub(crate) fn make_stats(
     trace: &Trace,
     cfg: &RunConfig,
-    dim: usize,
-    row_lines: usize,
+    shape: RowShape,
     port_stats: Vec<PortStats>,
     verilator: Option<String>,
 ) -> Stats {
@@ -681,8 +752,9 @@ pub(crate) fn make_stats(
             workload: cfg.workload.clone(),
             tables: trace.tables,
             batch: trace.batch,
-            dim,
-            row_lines,
+            dim: shape.dim,
+            row_lines: shape.dev_lines,
+            row_format: shape.fmt,
             ports: cfg.ports,
             seed: cfg.seed,
             res_ready_percent: cfg.res_ready_percent,
@@ -692,7 +764,7 @@ pub(crate) fn make_stats(
         time_ns: cycles as f64 / cfg.timing.clock_ghz,
         bags: (trace.tables * trace.batch) as u64,
         lookups,
-        lines: lookups * row_lines as u64,
+        lines: lookups * shape.dev_lines as u64,
         device_link_bytes: port_stats.iter().map(|s| s.s2m_flits * 68).sum(),
         upstream_bytes: port_stats.iter().map(|s| s.result_lines * 64).sum(),
         ports: port_stats,
@@ -742,7 +814,7 @@ fn drive_port(
     mem: &Memory,
     cfg: &RunConfig,
     seed: u64,
-    row_lines: usize,
+    shape: RowShape,
     mut dev: MemDevice,
 ) -> Result<PortRun, SimError> {
     let t = &cfg.timing;
@@ -807,10 +879,11 @@ fn drive_port(
                     },
                 ));
                 cmd_free = k + 1;
-                for l in 0..piece.lines {
-                    let addr = line_addr(piece.table, r, row_lines, piece.line0 + l);
-                    m2s_queue
-                        .push_back((k + 1, Message::M2sReq(M2sReq::mem_rd(tag + l as u16, addr))));
+                // Device line j brings binary32 lines j * expand .. of the row's tags.
+                for j in 0..piece.dev_lines {
+                    let addr = line_addr(piece.table, r, shape.dev_lines, piece.dev0 + j);
+                    let tag = tag + (j * shape.expand) as u16;
+                    m2s_queue.push_back((k + 1, Message::M2sReq(M2sReq::mem_rd(tag, addr))));
                 }
             }
             acc.push_cmds(&cmds);
