@@ -468,8 +468,8 @@ fn run(a: RunArgs) -> Result<(), Failure> {
     let bound = if a.no_check {
         None
     } else {
-        let mut reference =
-            pifs_dlrm::pool_f64(&trace, &weights).map_err(|e| bad_input(anyhow!("{e}")))?;
+        let mut reference = pifs_dlrm::pool_f64_in(&trace, &weights, cfg.row_format)
+            .map_err(|e| bad_input(anyhow!("{e}")))?;
         // A poisoned bag is reported as poisoned (NaN), not compared as a number.
         for &b in &out.poisoned_bags {
             reference.sum[b * out.dim..(b + 1) * out.dim].fill(f64::NAN);

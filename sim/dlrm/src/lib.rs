@@ -15,12 +15,10 @@ mod pool;
 mod select;
 mod stackdist;
 mod stats;
-mod tmp_api;
 mod trace;
 mod weights;
 
 pub use error::DlrmError;
-pub use tmp_api::pool_f64_in;
 pub use format::{f16_to_f32, f32_to_f16, RowFormat, INT8_HEADER};
 pub use gen::{generate, preset, IndexDist, ModelPreset, RowScatter, ZipfSampler, RM1, RM2, RM3};
 pub use npy::{Dtype, NpyArray, NpyData};

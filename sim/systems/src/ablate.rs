@@ -43,7 +43,25 @@ pub const FEATURES: &[Feature] = &[
         off: "0",
         on: "256",
     },
+    // Quantized rows: int8 row-wise where a row fits one 64-byte line (dim <= 60), else fp16
+    // ([`on_value`]).
+    Feature {
+        name: "quant",
+        key: "device.row_format",
+        off: "fp32",
+        on: "int8",
+    },
 ];
+
+/// The value feature `f` takes when on, for rows of `dim` values: the row formats' `on` falls
+/// back from int8 to fp16 where an int8 row does not fit one line.
+pub fn on_value(f: &Feature, dim: usize) -> &'static str {
+    if f.key == "device.row_format" && pifs_dlrm::RowFormat::Int8.check(dim).is_err() {
+        "fp16"
+    } else {
+        f.on
+    }
+}
 
 /// The features whose key this build knows.
 pub fn features() -> Vec<Feature> {
@@ -150,6 +168,14 @@ pub fn ablate(
     features: &[Feature],
     mut progress: impl FnMut(&str),
 ) -> Result<AblationReport, SimError> {
+    let dim = w.weights.dim();
+    let features: &[Feature] = &features
+        .iter()
+        .map(|f| Feature {
+            on: on_value(f, dim),
+            ..*f
+        })
+        .collect::<Vec<_>>();
     let mut measured: BTreeMap<Vec<bool>, AblationRow> = BTreeMap::new();
     let mut rows = Vec::new();
     for v in variants(features) {

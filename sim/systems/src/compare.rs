@@ -220,7 +220,10 @@ pub fn compare_from(
     }
     let refs: Vec<_> = batches
         .iter()
-        .map(|t| pifs_dlrm::pool_f64(t, weights).map_err(|e| SimError::Config(e.to_string())))
+        .map(|t| {
+            pifs_dlrm::pool_f64_in(t, weights, c.row_format())
+                .map_err(|e| SimError::Config(e.to_string()))
+        })
         .collect::<Result<_, _>>()?;
     let lookups: usize = batches.iter().map(|t| t.lookups()).sum();
     let placements = if systems.contains(&System::Pifs) && pifs_placement_on(c) {

@@ -280,6 +280,8 @@ pub struct Device {
     pub page_bytes: u64,
     /// Capacity of each device (of its backing memory when tiered), GB.
     pub capacity_gb: f64,
+    /// How embedding rows are stored: "fp32", "fp16" or "int8" (row-wise, FBGEMM layout).
+    pub row_format: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -380,6 +382,7 @@ pub const PARAMS: &[Param] = &[
     shared_param("device.jitter_ns", "ns", "device_jitter_ns", "random extra delay per read (reorders responses; the event models of Pond and BEACON ignore it)"),
     shared_param("device.gbps", "GB/s", "device_gbps", "read bandwidth of each memory device"),
     p("device.interleave", "row|table|page", "issue 3: row-interleaved, table-per-device, page-interleaved", "how rows are spread over the devices"),
+    p("device.row_format", "fp32|fp16|int8", "issue 7; int8 row-wise is FBGEMM's inference layout (fp16 scale and bias in front of the row's uint8 codes, x = q * scale + bias); fp32 default, so runs without it are unchanged", "how embedding rows are stored in the devices: every system reads that many bytes per row; PIFS-Rec's ports widen rows to binary32 before summing (fp16: dim <= 16 or a multiple of 32 up to rounding; int8: dim <= 60)"),
     p("device.page_bytes", "bytes", "4 KiB OS page (page-granular memory management in PIFS-Rec summaries)", "page size for page interleaving"),
     p("host.issue_per_ns", "requests/ns", "modelling choice: many cores issuing loads; above the link's line rate so the link, not the cores, limits Pond", "MemRd (or descriptor) issue rate of the host"),
     p("host.outstanding", "requests", "modelling choice: enough reads in flight to cover a ~250 ns round trip at line rate (Little's law), as a multi-core host with deep load queues can", "outstanding MemRd per host link (Pond)"),
@@ -505,6 +508,7 @@ impl Default for Device {
             interleave: "row".into(),
             page_bytes: 4096,
             capacity_gb: 64.0,
+            row_format: "fp32".into(),
         }
     }
 }
@@ -793,6 +797,11 @@ impl SysConfig {
             &self.device.interleave,
             &["row", "table", "page"],
         )?;
+        one_of(
+            "device.row_format",
+            &self.device.row_format,
+            &["fp32", "fp16", "int8"],
+        )?;
         range(
             "device.page_bytes",
             self.device.page_bytes as f64,
@@ -998,6 +1007,11 @@ impl SysConfig {
     /// PIFS-Rec's sharding plan.
     pub fn plan_kind(&self) -> pifs_sim::plan::PlanKind {
         pifs_sim::plan::PlanKind::parse(&self.pifs.plan).unwrap_or(pifs_sim::plan::PlanKind::Row)
+    }
+
+    /// How rows are stored (validated by [`SysConfig::validate`]).
+    pub fn row_format(&self) -> pifs_dlrm::RowFormat {
+        self.device.row_format.parse().unwrap_or_default()
     }
 
     /// Every port's row buffer (validated by [`SysConfig::validate`]).

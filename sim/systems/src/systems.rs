@@ -416,7 +416,7 @@ pub fn pifs_placement_on(c: &SysConfig) -> bool {
 /// batch (the profile), then spread epoch by epoch (`pifs.spread`) from the batches already
 /// run. A function of the batches alone, so a resumed run gets the same layouts.
 pub fn pifs_placements(c: &SysConfig, batches: &[Trace], dim: usize) -> Vec<Placed> {
-    let row_lines = dim.div_ceil(16);
+    let row_lines = c.row_format().dev_lines(dim);
     let ports = c.switch.ports;
     let Some(first) = batches.first() else {
         return Vec::new();
@@ -456,7 +456,11 @@ pub fn run_batch_placed(
 ) -> Result<BatchResult, SimError> {
     c.validate().map_err(SimError::Config)?;
     let dim = weights.dim();
-    let row_lines = dim.div_ceil(16);
+    // Lines read per row from the devices, and binary32 lines of a row's sum.
+    let fmt = c.row_format();
+    fmt.check(dim)
+        .map_err(|e| SimError::Config(format!("device.row_format: {e}")))?;
+    let (row_lines, out_lines) = (fmt.dev_lines(dim), pifs_dlrm::RowFormat::out_lines(dim));
     let per_dev = split(trace, c, row_lines);
     let mut cfg = run_config(c, backend, seed);
     // The event models replay the order in which the cycle model's devices read their lines.
@@ -467,9 +471,23 @@ pub fn run_batch_placed(
     };
     match system {
         System::Pond => Ok(pond(trace, weights, c, &per_dev, row_lines, &reads)),
-        System::BeaconD => Ok(beacon(trace, weights, c, &per_dev, row_lines, true, &reads)),
+        System::BeaconD => Ok(beacon(
+            trace,
+            weights,
+            c,
+            &per_dev,
+            (row_lines, out_lines),
+            true,
+            &reads,
+        )),
         System::BeaconS => Ok(beacon(
-            trace, weights, c, &per_dev, row_lines, false, &reads,
+            trace,
+            weights,
+            c,
+            &per_dev,
+            (row_lines, out_lines),
+            false,
+            &reads,
         )),
         System::Pifs => {
             let own;
@@ -501,7 +519,15 @@ pub fn run_batch_placed(
                 }
                 None => (per_dev, &[][..]),
             };
-            pifs(trace, weights, c, &per_dev, row_lines, cfg, moves)
+            pifs(
+                trace,
+                weights,
+                c,
+                &per_dev,
+                (row_lines, out_lines),
+                cfg,
+                moves,
+            )
         }
     }
 }
@@ -518,6 +544,7 @@ fn run_config(c: &SysConfig, backend: Backend, seed: u64) -> RunConfig {
         workload: String::new(),
         faults: c.faults.link_faults(),
         buffer: c.buffer(),
+        row_format: c.row_format(),
         ..RunConfig::default()
     }
 }
@@ -640,7 +667,7 @@ fn beacon(
     w: &Weights,
     c: &SysConfig,
     per_dev: &[Vec<Vec<u64>>],
-    row_lines: usize,
+    (row_lines, out_lines): (usize, usize),
     in_device: bool,
     reads: &[Vec<u64>],
 ) -> BatchResult {
@@ -712,9 +739,9 @@ fn beacon(
     for devs in per_dev {
         let nonempty = devs.iter().filter(|r| !r.is_empty()).count();
         let bag_lines = if in_device {
-            nonempty * row_lines
+            nonempty * out_lines
         } else {
-            row_lines.min(nonempty * row_lines)
+            out_lines.min(nonempty * out_lines)
         };
         let bg = f.e.group(Group::terminal(bag_lines as u32));
         bag_groups.push(bg);
@@ -725,7 +752,7 @@ fn beacon(
             let total: usize = devs.iter().map(|r| r.len()).sum::<usize>() * row_lines;
             Some(f.e.group(Group {
                 remaining: total as u32,
-                emit: if total > 0 { row_lines as u32 } else { 0 },
+                emit: if total > 0 { out_lines as u32 } else { 0 },
                 route: up_routes[0],
                 then: bg,
                 done: f64::NAN,
@@ -739,7 +766,7 @@ fn beacon(
                 Some(g) => g,
                 None => f.e.group(Group {
                     remaining: (rows.len() * row_lines) as u32,
-                    emit: row_lines as u32,
+                    emit: out_lines as u32,
                     route: up_routes[d],
                     then: bg,
                     done: f64::NAN,
@@ -801,7 +828,7 @@ fn pifs(
     w: &Weights,
     c: &SysConfig,
     per_dev: &[Vec<Vec<u64>>],
-    row_lines: usize,
+    (row_lines, out_lines): (usize, usize),
     cfg: RunConfig,
     moves: &[Move],
 ) -> Result<BatchResult, SimError> {
@@ -893,7 +920,7 @@ fn pifs(
         let mut rows_at = vec![0u64; out.stats.ports.len()];
         match &cfg.layout {
             None => {
-                let groups = row_lines.div_ceil(pifs_sim::params::MAX_ROW_LINES) as u64;
+                let groups = out_lines.div_ceil(pifs_sim::params::MAX_ROW_LINES) as u64;
                 for (p, ps) in out.stats.ports.iter().enumerate() {
                     rows_at[p] = ps.lookups * groups;
                 }
@@ -947,7 +974,7 @@ fn pifs(
         per_bag
             .iter()
             .map(|&n| {
-                let lines = if n > 0 { row_lines as u32 } else { 0 };
+                let lines = if n > 0 { out_lines as u32 } else { 0 };
                 let fin = f.e.group(Group::terminal(lines));
                 f.e.group(Group {
                     remaining: n,
