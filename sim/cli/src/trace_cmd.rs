@@ -1,6 +1,7 @@
-//! `pifs trace gen` (synthetic traces of the built-in models as `.npz`) and `pifs trace stats`
-//! (pooling factors, unique rows and reuse of a trace `.npz`, or of a subset of its tables and
-//! samples). Every error is bad input: the caller prints it as one line and exits 2.
+//! `pifs trace gen` (synthetic traces of the built-in models as `.npz`), `pifs trace weights`
+//! (the synthetic weights of a built-in model as a weights `.npz` in a row format) and
+//! `pifs trace stats` (pooling factors, unique rows and reuse of a trace `.npz`, or of a subset
+//! of its tables and samples). Every error is bad input: the caller prints it as one line and exits 2.
 
 use std::path::{Path, PathBuf};
 
@@ -8,12 +9,15 @@ use crate::workload::parse_selection;
 use crate::write_atomically;
 use anyhow::{anyhow, Context};
 use clap::{Args, Subcommand, ValueEnum};
-use pifs_dlrm::{IndexDist, StackProfile, TableStats, TraceStats};
+use pifs_dlrm::{IndexDist, RowFormat, StackProfile, Table, TableStats, TraceStats};
 
 #[derive(Subcommand)]
 pub enum TraceCmd {
     /// Generate a synthetic trace of a built-in model and write it as .npz (indices, offsets, lengths).
     Gen(GenArgs),
+    /// Write the synthetic weights of a built-in model (DESIGN.md section 7 formula, the model's
+    /// tables and dim, --rows rows each) as a weights .npz, stored in --row-format.
+    Weights(WeightsArgs),
     /// Print statistics of a trace .npz: per table bags, lookups, pooling factor, unique rows, reuse.
     Stats(StatsArgs),
 }
@@ -55,6 +59,26 @@ pub struct GenArgs {
 }
 
 #[derive(Args)]
+pub struct WeightsArgs {
+    /// Built-in workload: rm1, rm2 or rm3 (its number of tables and dim).
+    #[arg(long, value_parser = ["rm1", "rm2", "rm3"])]
+    model: String,
+    /// Rows per table (at most the model's rows).
+    #[arg(long)]
+    rows: u64,
+    /// How the rows are stored: fp32 (float32 tables), fp16 (float16) or int8 (uint8 rows of
+    /// fp16 scale, fp16 bias and dim codes, FBGEMM row-wise).
+    #[arg(long, default_value = "fp32")]
+    row_format: RowFormat,
+    /// Output weights .npz (table_0, table_1, ...).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Most values `pifs trace weights` builds in memory (1 GiB of float32).
+const MAX_WEIGHT_VALUES: u64 = 1 << 28;
+
+#[derive(Args)]
 pub struct StatsArgs {
     /// Trace .npz with `indices`, `offsets` and optional `lengths` (dlrm_datasets layout).
     file: PathBuf,
@@ -76,6 +100,7 @@ pub struct StatsArgs {
 pub fn run_trace(cmd: TraceCmd) -> anyhow::Result<()> {
     match cmd {
         TraceCmd::Gen(a) => gen(a),
+        TraceCmd::Weights(a) => weights(a),
         TraceCmd::Stats(a) => stats(a),
     }
 }
@@ -124,6 +149,52 @@ fn gen(a: GenArgs) -> anyhow::Result<()> {
         p.lookups,
         p.rows,
         a.seed
+    );
+    Ok(())
+}
+
+fn weights(a: WeightsArgs) -> anyhow::Result<()> {
+    let p = pifs_dlrm::preset(&a.model)
+        .ok_or_else(|| anyhow!("--model {}: unknown (rm1, rm2, rm3)", a.model))?;
+    if a.rows == 0 || a.rows > p.rows {
+        return Err(anyhow!(
+            "--rows {}: must be 1..={} ({}'s rows)",
+            a.rows,
+            p.rows,
+            p.name
+        ));
+    }
+    let values = a.rows * (p.tables * p.dim) as u64;
+    if values > MAX_WEIGHT_VALUES {
+        return Err(anyhow!(
+            "--rows {}: {} tables x {} rows x dim {} is {values} values, more than {MAX_WEIGHT_VALUES}",
+            a.rows,
+            p.tables,
+            a.rows,
+            p.dim
+        ));
+    }
+    let rows = a.rows as usize;
+    let tables: Vec<Table> = (0..p.tables as u64)
+        .map(|t| Table {
+            rows,
+            data: (0..a.rows)
+                .flat_map(|r| (0..p.dim as u64).map(move |c| pifs_dlrm::synthetic_weight(t, r, c)))
+                .collect(),
+        })
+        .collect();
+    write_atomically(&a.out, |tmp| {
+        pifs_dlrm::write_weights_npz_format(tmp, &tables, p.dim, a.row_format)
+            .map_err(|e| anyhow!("{e}"))
+    })?;
+    println!(
+        "wrote      {}: {} synthetic weights in {}, {} tables x {} rows, dim {}",
+        a.out.display(),
+        p.name,
+        a.row_format,
+        p.tables,
+        a.rows,
+        p.dim
     );
     Ok(())
 }

@@ -87,7 +87,7 @@ impl RowFormat {
         let l = Self::out_lines(dim);
         match self {
             RowFormat::Fp32 => Ok(()),
-            RowFormat::Fp16 if l == 1 || l % 2 == 0 => Ok(()),
+            RowFormat::Fp16 if l == 1 || l.is_multiple_of(2) => Ok(()),
             RowFormat::Fp16 => Err(format!(
                 "fp16 rows of dim {dim} are not supported: the port widens each 64-byte line into 2 lines of 16 values, so dim must be at most 16 or round up to a multiple of 32"
             )),

@@ -22,7 +22,7 @@ pub use error::DlrmError;
 pub use format::{f16_to_f32, f32_to_f16, RowFormat, INT8_HEADER};
 pub use gen::{generate, preset, IndexDist, ModelPreset, RowScatter, ZipfSampler, RM1, RM2, RM3};
 pub use npy::{Dtype, NpyArray, NpyData};
-pub use pool::{pool_f64, PooledF64};
+pub use pool::{pool_f64, pool_f64_in, PooledF64};
 pub use select::{
     format_index_list, parse_index_list, parse_range, read_trace_npz_subset, RangeListError,
     MAX_LIST_LEN,
@@ -34,5 +34,5 @@ pub use stats::{
 pub use trace::{read_trace_npz, read_trace_npz_bytes, write_trace_npz, Trace};
 pub use weights::{
     read_npy, read_npy_f32, read_weights_npz, read_weights_npz_bytes, synthetic_weight,
-    write_npy_f32, write_weights_npz, Table, Weights,
+    write_npy_f32, write_weights_npz, write_weights_npz_format, PackedTable, Table, Weights,
 };

@@ -30,6 +30,10 @@ pub enum Dtype {
     F32,
     /// `<f8`
     F64,
+    /// `<f2` (binary16, kept as raw bits)
+    F16,
+    /// `|u1` (numpy's spelling; `<u1` is read too)
+    U8,
 }
 
 impl Dtype {
@@ -40,6 +44,8 @@ impl Dtype {
             Dtype::I64 => "<i8",
             Dtype::F32 => "<f4",
             Dtype::F64 => "<f8",
+            Dtype::F16 => "<f2",
+            Dtype::U8 => "|u1",
         }
     }
 
@@ -48,6 +54,8 @@ impl Dtype {
         match self {
             Dtype::I32 | Dtype::F32 => 4,
             Dtype::I64 | Dtype::F64 => 8,
+            Dtype::F16 => 2,
+            Dtype::U8 => 1,
         }
     }
 
@@ -57,6 +65,8 @@ impl Dtype {
             "<i8" => Some(Dtype::I64),
             "<f4" => Some(Dtype::F32),
             "<f8" => Some(Dtype::F64),
+            "<f2" => Some(Dtype::F16),
+            "|u1" | "<u1" => Some(Dtype::U8),
             _ => None,
         }
     }
@@ -73,6 +83,10 @@ pub enum NpyData {
     F32(Vec<f32>),
     /// float64 elements.
     F64(Vec<f64>),
+    /// float16 elements as their raw binary16 bits (see [`crate::f16_to_f32`]).
+    F16(Vec<u16>),
+    /// uint8 elements.
+    U8(Vec<u8>),
 }
 
 impl NpyData {
@@ -83,6 +97,8 @@ impl NpyData {
             NpyData::I64(_) => Dtype::I64,
             NpyData::F32(_) => Dtype::F32,
             NpyData::F64(_) => Dtype::F64,
+            NpyData::F16(_) => Dtype::F16,
+            NpyData::U8(_) => Dtype::U8,
         }
     }
 
@@ -93,6 +109,8 @@ impl NpyData {
             NpyData::I64(v) => v.len(),
             NpyData::F32(v) => v.len(),
             NpyData::F64(v) => v.len(),
+            NpyData::F16(v) => v.len(),
+            NpyData::U8(v) => v.len(),
         }
     }
 
@@ -106,7 +124,8 @@ impl NpyData {
         match self {
             NpyData::I32(v) => Some(v.into_iter().map(i64::from).collect()),
             NpyData::I64(v) => Some(v),
-            NpyData::F32(_) | NpyData::F64(_) => None,
+            NpyData::U8(v) => Some(v.into_iter().map(i64::from).collect()),
+            NpyData::F32(_) | NpyData::F64(_) | NpyData::F16(_) => None,
         }
     }
 }
@@ -408,6 +427,10 @@ pub(crate) fn read_array<R: Read>(
         Dtype::F64 => NpyData::F64(read_values(r, count, file, array, |b: &[u8; 8]| {
             f64::from_le_bytes(*b)
         })?),
+        Dtype::F16 => NpyData::F16(read_values(r, count, file, array, |b: &[u8; 2]| {
+            u16::from_le_bytes(*b)
+        })?),
+        Dtype::U8 => NpyData::U8(read_values(r, count, file, array, |b: &[u8; 1]| b[0])?),
     };
     expect_end(r, file, array)?;
     Ok(NpyArray {
@@ -741,6 +764,13 @@ impl LeBytes for i64 {
     }
 }
 
+impl LeBytes for u8 {
+    const DTYPE: Dtype = Dtype::U8;
+    fn put(self, out: &mut Vec<u8>) {
+        out.push(self);
+    }
+}
+
 /// Writes a whole `.npy` array (header and data) to `w`.
 pub(crate) fn write_array<T: LeBytes, W: Write>(
     w: &mut W,
@@ -760,8 +790,8 @@ pub(crate) fn write_array<T: LeBytes, W: Write>(
 }
 
 /// Byte size of a `.npy` array as [`write_array`] writes it.
-fn array_bytes<T: LeBytes>(shape: &[usize], len: usize) -> u64 {
-    header_bytes(T::DTYPE, shape).len() as u64 + len as u64 * T::DTYPE.size() as u64
+fn array_bytes(dtype: Dtype, shape: &[usize], len: usize) -> u64 {
+    header_bytes(dtype, shape).len() as u64 + len as u64 * dtype.size() as u64
 }
 
 /// Names for an error line: all of them when few, else the first and last few and the count.
@@ -923,10 +953,45 @@ impl NpzWriter {
         shape: &[usize],
         data: &[T],
     ) -> Result<(), DlrmError> {
-        let large = array_bytes::<T>(shape, data.len()) >= u32::MAX as u64;
+        self.start(array, array_bytes(T::DTYPE, shape, data.len()))?;
+        write_array(&mut self.zip, shape, data).map_err(|e| DlrmError::io(&self.file, "write", e))
+    }
+
+    /// Adds `array` of element type `dtype` from its little-endian element bytes (e.g. binary16
+    /// bits, or packed rows); `bytes` must hold exactly the shape's elements.
+    pub fn add_raw(
+        &mut self,
+        array: &str,
+        dtype: Dtype,
+        shape: &[usize],
+        bytes: &[u8],
+    ) -> Result<(), DlrmError> {
+        let count = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        if count.and_then(|c| c.checked_mul(dtype.size())) != Some(bytes.len()) {
+            return Err(DlrmError::invalid(
+                &self.file,
+                array,
+                format!(
+                    "{} bytes do not make shape {} {}",
+                    bytes.len(),
+                    shape_str(shape),
+                    dtype.descr()
+                ),
+            ));
+        }
+        self.start(array, array_bytes(dtype, shape, bytes.len() / dtype.size()))?;
+        let header = header_bytes(dtype, shape);
+        self.zip
+            .write_all(&header)
+            .and_then(|()| self.zip.write_all(bytes))
+            .map_err(|e| DlrmError::io(&self.file, "write", e))
+    }
+
+    /// Starts the member `array.npy` of `size` bytes.
+    fn start(&mut self, array: &str, size: u64) -> Result<(), DlrmError> {
         let options = SimpleFileOptions::default()
             .compression_method(CompressionMethod::Stored)
-            .large_file(large);
+            .large_file(size >= u32::MAX as u64);
         self.zip
             .start_file(format!("{array}.npy"), options)
             .map_err(|e| {
@@ -934,8 +999,7 @@ impl NpzWriter {
                     &self.file,
                     format!("{array}: cannot add archive member: {e}"),
                 )
-            })?;
-        write_array(&mut self.zip, shape, data).map_err(|e| DlrmError::io(&self.file, "write", e))
+            })
     }
 
     /// Writes the central directory and flushes.
@@ -1035,6 +1099,43 @@ mod tests {
         );
         assert_eq!(list_names(&names[..2]), "table_0, table_1");
         assert_eq!(list_names(&[]), "no arrays");
+    }
+
+    #[test]
+    fn f16_and_u8_arrays_round_trip() {
+        let p = std::env::temp_dir().join(format!("pifs-npy-f2-u1-{}.npz", std::process::id()));
+        let bits: Vec<u8> = [0x3C00u16, 0xFBFF, 0x0001]
+            .iter()
+            .flat_map(|h| h.to_le_bytes())
+            .collect();
+        let mut w = NpzWriter::create(&p).unwrap();
+        w.add("u", &[2, 2], &[0u8, 7, 128, 255]).unwrap();
+        w.add_raw("h", Dtype::F16, &[3], &bits).unwrap();
+        let err = w.add_raw("bad", Dtype::F16, &[2], &bits).unwrap_err();
+        assert!(err
+            .to_string()
+            .ends_with("bad: 6 bytes do not make shape (2,) <f2"));
+        w.finish().unwrap();
+        let mut z = Npz::open(&p).unwrap();
+        let any = Expect {
+            dtypes: &[Dtype::F16, Dtype::U8],
+            dtype_words: "float16 or uint8",
+            ndims: &[1, 2],
+        };
+        let u = z.read("u", &any).unwrap();
+        assert_eq!(
+            (u.shape, u.data),
+            (vec![2, 2], NpyData::U8(vec![0, 7, 128, 255]))
+        );
+        let h = z.read("h", &any).unwrap();
+        assert_eq!(h.data, NpyData::F16(vec![0x3C00, 0xFBFF, 0x0001]));
+        std::fs::remove_file(&p).unwrap();
+        let h = header_bytes(Dtype::U8, &[1, 5]);
+        assert!(std::str::from_utf8(&h[10..])
+            .unwrap()
+            .contains("'descr': '|u1'"));
+        assert_eq!(Dtype::from_descr("<u1"), Some(Dtype::U8));
+        assert_eq!(Dtype::from_descr(">f2"), None);
     }
 
     #[test]

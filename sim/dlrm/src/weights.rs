@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use crate::error::DlrmError;
+use crate::format::{f16_to_f32, RowFormat, INT8_HEADER};
 use crate::npy::{self, list_names, shape_str, Dtype, Expect, NpyData, Npz, NpzWriter};
 use crate::trace::Trace;
 
@@ -30,6 +31,25 @@ pub enum Weights {
         /// Table `t` is `tables[t]`.
         tables: Vec<Table>,
     },
+    /// Tables stored in a row format, as the device holds them (`.npz` of float16 or uint8
+    /// tables).
+    Packed {
+        /// Embedding dimension (values per row), shared by all tables.
+        dim: usize,
+        /// How every row is stored.
+        format: RowFormat,
+        /// Table `t` is `tables[t]`.
+        tables: Vec<PackedTable>,
+    },
+}
+
+/// One embedding table stored in a [`RowFormat`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct PackedTable {
+    /// Number of rows.
+    pub rows: usize,
+    /// Row-major rows, `rows * format.row_bytes(dim)` bytes.
+    pub bytes: Vec<u8>,
 }
 
 /// Synthetic weight of table `t`, row `r`, column `c` (DESIGN.md section 7), in [-0.5, 0.5):
@@ -47,7 +67,17 @@ impl Weights {
     /// Embedding dimension.
     pub fn dim(&self) -> usize {
         match self {
-            Weights::Synthetic { dim } | Weights::Loaded { dim, .. } => *dim,
+            Weights::Synthetic { dim }
+            | Weights::Loaded { dim, .. }
+            | Weights::Packed { dim, .. } => *dim,
+        }
+    }
+
+    /// How rows are stored: [`RowFormat::Fp32`] for synthetic and float32 weights.
+    pub fn format(&self) -> RowFormat {
+        match self {
+            Weights::Synthetic { .. } | Weights::Loaded { .. } => RowFormat::Fp32,
+            Weights::Packed { format, .. } => *format,
         }
     }
 
@@ -56,6 +86,7 @@ impl Weights {
         match self {
             Weights::Synthetic { .. } => None,
             Weights::Loaded { tables, .. } => Some(tables.len()),
+            Weights::Packed { tables, .. } => Some(tables.len()),
         }
     }
 
@@ -64,12 +95,15 @@ impl Weights {
         match self {
             Weights::Synthetic { .. } => None,
             Weights::Loaded { tables, .. } => tables.get(t).map(|tab| tab.rows as u64),
+            Weights::Packed { tables, .. } => tables.get(t).map(|tab| tab.rows as u64),
         }
     }
 
-    /// Copies row `r` of table `t` into `out` (`out.len() == dim`).
+    /// Copies row `r` of table `t` into `out` (`out.len() == dim`): the binary32 values the
+    /// switch sums. fp16 converts exactly; int8 computes `(q as f32) * scale + bias` in binary32
+    /// (the product is exact, the addition rounds to nearest even once).
     ///
-    /// For loaded weights, `t` and `r` must exist (check the trace first with
+    /// For loaded or packed weights, `t` and `r` must exist (check the trace first with
     /// [`Weights::check_trace`]); otherwise this panics like slice indexing.
     pub fn row_into(&self, t: usize, r: u64, out: &mut [f32]) {
         match self {
@@ -83,7 +117,57 @@ impl Weights {
                 let start = r as usize * dim;
                 out.copy_from_slice(&tables[t].data[start..start + dim]);
             }
+            Weights::Packed {
+                dim,
+                format,
+                tables,
+            } => {
+                assert_eq!(out.len(), *dim, "row_into: output length");
+                dequant_f32(*format, packed_row(*format, *dim, &tables[t], r), out);
+            }
         }
+    }
+
+    /// Appends row `r` of table `t` stored in `fmt` (exactly `fmt.row_bytes(dim)` bytes): the
+    /// stored bytes when `fmt` is [`Weights::format`], otherwise `fmt.encode` of the row's
+    /// [`Weights::row_into`] values. On an encoding error (a value `fmt` cannot hold) nothing is
+    /// appended and the error names the column and value (the caller names the table and row).
+    ///
+    /// `t` and `r` must exist, as for [`Weights::row_into`].
+    pub fn row_bytes_into(
+        &self,
+        t: usize,
+        r: u64,
+        fmt: RowFormat,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        let dim = self.dim();
+        match self {
+            Weights::Synthetic { .. } if fmt == RowFormat::Fp32 => {
+                for c in 0..dim {
+                    out.extend(synthetic_weight(t as u64, r, c as u64).to_le_bytes());
+                }
+            }
+            Weights::Loaded { tables, .. } if fmt == RowFormat::Fp32 => {
+                let start = r as usize * dim;
+                for x in &tables[t].data[start..start + dim] {
+                    out.extend(x.to_le_bytes());
+                }
+            }
+            Weights::Packed { format, tables, .. } if fmt == *format => {
+                out.extend_from_slice(packed_row(fmt, dim, &tables[t], r));
+            }
+            _ => {
+                let mut row = vec![0.0f32; dim];
+                self.row_into(t, r, &mut row);
+                let len = out.len();
+                if let Err(e) = fmt.encode(&row, out) {
+                    out.truncate(len);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Checks `trace` against these weights: table count (loaded weights must have exactly the
@@ -91,20 +175,93 @@ impl Weights {
     pub fn check_trace(&self, trace: &Trace, source: &str) -> Result<(), DlrmError> {
         match self {
             Weights::Synthetic { .. } => trace.validate(source),
-            Weights::Loaded { tables, .. } => {
-                if tables.len() != trace.tables {
+            Weights::Loaded { .. } | Weights::Packed { .. } => {
+                self.check_sizes()?;
+                let n = self
+                    .num_tables()
+                    .expect("loaded or packed weights have tables");
+                if n != trace.tables {
                     return Err(DlrmError::invalid(
                         source,
                         "tables",
                         format!(
-                            "trace has {} tables, but the weights have {}",
-                            trace.tables,
-                            tables.len()
+                            "trace has {} tables, but the weights have {n}",
+                            trace.tables
                         ),
                     ));
                 }
-                let rows: Vec<u64> = tables.iter().map(|t| t.rows as u64).collect();
+                let rows: Vec<u64> = (0..n)
+                    .map(|t| self.rows(t).expect("table exists"))
+                    .collect();
                 trace.check_rows(&rows, source)
+            }
+        }
+    }
+}
+
+impl Weights {
+    /// Checks that every table holds exactly its rows (weights built in code rather than read).
+    fn check_sizes(&self) -> Result<(), DlrmError> {
+        let dim = self.dim();
+        let (unit, sizes): (usize, Vec<(usize, usize)>) = match self {
+            Weights::Synthetic { .. } => return Ok(()),
+            Weights::Loaded { tables, .. } => {
+                (dim, tables.iter().map(|t| (t.rows, t.data.len())).collect())
+            }
+            Weights::Packed { format, tables, .. } => (
+                format.row_bytes(dim),
+                tables.iter().map(|t| (t.rows, t.bytes.len())).collect(),
+            ),
+        };
+        let what = if matches!(self, Weights::Loaded { .. }) {
+            "values"
+        } else {
+            "bytes"
+        };
+        match sizes
+            .iter()
+            .position(|&(rows, len)| rows.checked_mul(unit) != Some(len))
+        {
+            None => Ok(()),
+            Some(t) => Err(DlrmError::invalid(
+                "weights",
+                &format!("table_{t}"),
+                format!(
+                    "{} {what}, expected {} rows x {unit} {what} per row ({} dim {dim})",
+                    sizes[t].1,
+                    sizes[t].0,
+                    self.format()
+                ),
+            )),
+        }
+    }
+}
+
+/// The stored bytes of row `r` of a packed table.
+fn packed_row(format: RowFormat, dim: usize, table: &PackedTable, r: u64) -> &[u8] {
+    let rb = format.row_bytes(dim);
+    let start = r as usize * rb;
+    &table.bytes[start..start + rb]
+}
+
+/// The binary32 values of a stored row, as the switch computes them.
+fn dequant_f32(format: RowFormat, bytes: &[u8], out: &mut [f32]) {
+    let half = |i: usize| f16_to_f32(u16::from_le_bytes([bytes[i], bytes[i + 1]]));
+    match format {
+        RowFormat::Fp32 => {
+            for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+                *o = f32::from_le_bytes(b.try_into().expect("4 bytes"));
+            }
+        }
+        RowFormat::Fp16 => {
+            for (c, o) in out.iter_mut().enumerate() {
+                *o = half(2 * c);
+            }
+        }
+        RowFormat::Int8 => {
+            let (scale, bias) = (half(0), half(2));
+            for (o, &q) in out.iter_mut().zip(&bytes[INT8_HEADER..]) {
+                *o = f32::from(q) * scale + bias;
             }
         }
     }
@@ -121,8 +278,11 @@ fn table_number(name: &str) -> Option<usize> {
     digits.parse().ok()
 }
 
-/// Reads weights from a `.npz` with arrays `table_0`, `table_1`, ... (float32, 2-D rows x dim,
-/// C order). All tables share one dimension, which must equal `dim` if given. Other arrays are ignored.
+/// Reads weights from a `.npz` with arrays `table_0`, `table_1`, ... (2-D, C order), all of one
+/// dtype: float32 `rows x dim` ([`Weights::Loaded`]), float16 `rows x dim` or uint8
+/// `rows x (4 + dim)` in the int8 row-wise layout of [`RowFormat::Int8`] ([`Weights::Packed`]).
+/// All tables share one dimension (values per row), which must equal `dim` if given. Other
+/// arrays are ignored.
 pub fn read_weights_npz(path: &Path, dim: Option<usize>) -> Result<Weights, DlrmError> {
     weights_of(Npz::open(path)?, dim)
 }
@@ -167,30 +327,56 @@ fn weights_of(mut npz: Npz, dim: Option<usize>) -> Result<Weights, DlrmError> {
     if dim == Some(0) {
         return Err(DlrmError::invalid(&file, "dim", "must be at least 1"));
     }
-    let expect = Expect {
-        dtypes: &[Dtype::F32],
-        dtype_words: "float32 (<f4)",
-        ndims: &[2],
-    };
     let mut tables = Vec::with_capacity(numbers.len());
+    let mut first: Option<Dtype> = None;
     let mut found_dim = dim;
     for t in numbers {
         let name = format!("table_{t}");
+        // table_0 may be any table dtype; the others must match it (checked on the header,
+        // before their data is read).
+        let words = match first {
+            None => TABLE_DTYPE_WORDS.to_string(),
+            Some(d) => format!(
+                "{} like table_0 (all tables share one dtype)",
+                dtype_words(d)
+            ),
+        };
+        let expect = Expect {
+            dtypes: first.as_ref().map_or(TABLE_DTYPES, std::slice::from_ref),
+            dtype_words: &words,
+            ndims: &[2],
+        };
         let a = npz.read(&name, &expect)?;
-        let (rows, d) = (a.shape[0], a.shape[1]);
+        first = Some(a.data.dtype());
+        let (rows, cols) = (a.shape[0], a.shape[1]);
+        let (d, layout) = if a.data.dtype() == Dtype::U8 {
+            if cols <= INT8_HEADER {
+                return Err(DlrmError::invalid(
+                    &file,
+                    &name,
+                    format!(
+                        "shape {}: uint8 rows hold a 4-byte fp16 scale and bias, then one code per value, so they need at least 5 columns",
+                        shape_str(&a.shape)
+                    ),
+                ));
+            }
+            (cols - INT8_HEADER, " (uint8 rows of 4 + dim bytes)")
+        } else {
+            (cols, "")
+        };
         match (found_dim, dim) {
             (Some(want), Some(_)) if d != want => {
                 return Err(DlrmError::invalid(
                     &file,
                     &name,
-                    format!("dim {d}, but --dim is {want}"),
+                    format!("dim {d}{layout}, but --dim is {want}"),
                 ));
             }
             (Some(want), None) if d != want => {
                 return Err(DlrmError::invalid(
                     &file,
                     &name,
-                    format!("dim {d}, but table_0 has dim {want}"),
+                    format!("dim {d}{layout}, but table_0 has dim {want}"),
                 ));
             }
             (None, _) if d == 0 => {
@@ -202,25 +388,113 @@ fn weights_of(mut npz: Npz, dim: Option<usize>) -> Result<Weights, DlrmError> {
             }
             _ => found_dim = Some(d),
         }
-        let NpyData::F32(data) = a.data else {
-            unreachable!("dtype checked against float32")
-        };
-        tables.push(Table { rows, data });
+        tables.push((rows, a.data));
     }
-    Ok(Weights::Loaded {
-        dim: found_dim.expect("at least one table"),
-        tables,
+    let dim = found_dim.expect("at least one table");
+    let packed = |format: RowFormat, tables: Vec<(usize, NpyData)>| Weights::Packed {
+        dim,
+        format,
+        tables: tables
+            .into_iter()
+            .map(|(rows, data)| PackedTable {
+                rows,
+                bytes: match data {
+                    NpyData::F16(v) => v.into_iter().flat_map(u16::to_le_bytes).collect(),
+                    NpyData::U8(v) => v,
+                    _ => unreachable!("dtype checked against table_0's"),
+                },
+            })
+            .collect(),
+    };
+    Ok(match first.expect("at least one table") {
+        Dtype::F16 => packed(RowFormat::Fp16, tables),
+        Dtype::U8 => packed(RowFormat::Int8, tables),
+        _ => Weights::Loaded {
+            dim,
+            tables: tables
+                .into_iter()
+                .map(|(rows, data)| match data {
+                    NpyData::F32(data) => Table { rows, data },
+                    _ => unreachable!("dtype checked against table_0's"),
+                })
+                .collect(),
+        },
     })
+}
+
+/// Element types of `table_N` arrays.
+const TABLE_DTYPES: &[Dtype] = &[Dtype::F32, Dtype::F16, Dtype::U8];
+const TABLE_DTYPE_WORDS: &str = "float32 (<f4), float16 (<f2) or uint8 (|u1, int8 row-wise rows)";
+
+fn dtype_words(d: Dtype) -> &'static str {
+    match d {
+        Dtype::F32 => "float32 (<f4)",
+        Dtype::F16 => "float16 (<f2)",
+        Dtype::U8 => "uint8 (|u1)",
+        Dtype::I32 => "int32 (<i4)",
+        Dtype::I64 => "int64 (<i8)",
+        Dtype::F64 => "float64 (<f8)",
+    }
 }
 
 /// Writes `tables` as `table_0`, `table_1`, ... (float32, rows x `dim`) to a `.npz`.
 /// Each table's data must hold exactly `rows * dim` values.
 pub fn write_weights_npz(path: &Path, tables: &[Table], dim: usize) -> Result<(), DlrmError> {
     let file = path.display().to_string();
+    check_table_sizes(&file, tables, dim)?;
+    let mut w = NpzWriter::create(path)?;
+    for (t, tab) in tables.iter().enumerate() {
+        w.add(&format!("table_{t}"), &[tab.rows, dim], &tab.data)?;
+    }
+    w.finish()
+}
+
+/// Writes `tables` (float32 values, rows x `dim`) stored in `fmt` as `table_0`, `table_1`, ...:
+/// float32 `rows x dim` for fp32 (as [`write_weights_npz`]), float16 (`<f2`) `rows x dim` for
+/// fp16, uint8 (`|u1`) `rows x (4 + dim)` in the int8 row-wise layout for int8, quantised by
+/// [`RowFormat::encode`]. [`read_weights_npz`] reads them back as the stored rows. A value the
+/// format cannot hold is an error naming the table and row; nothing is written then.
+pub fn write_weights_npz_format(
+    path: &Path,
+    tables: &[Table],
+    dim: usize,
+    fmt: RowFormat,
+) -> Result<(), DlrmError> {
+    let file = path.display().to_string();
+    if dim == 0 {
+        return Err(DlrmError::invalid(&file, "dim", "must be at least 1"));
+    }
+    if fmt == RowFormat::Fp32 {
+        return write_weights_npz(path, tables, dim);
+    }
+    check_table_sizes(&file, tables, dim)?;
+    let mut packed = Vec::with_capacity(tables.len());
+    for (t, tab) in tables.iter().enumerate() {
+        let mut bytes = Vec::with_capacity(tab.rows * fmt.row_bytes(dim));
+        for (r, row) in tab.data.chunks_exact(dim).enumerate() {
+            fmt.encode(row, &mut bytes).map_err(|e| {
+                DlrmError::invalid(&file, &format!("table_{t}"), format!("row {r}: {e}"))
+            })?;
+        }
+        packed.push(bytes);
+    }
+    let (dtype, cols) = match fmt {
+        RowFormat::Fp16 => (Dtype::F16, dim),
+        _ => (Dtype::U8, fmt.row_bytes(dim)),
+    };
+    let mut w = NpzWriter::create(path)?;
+    for (t, (tab, bytes)) in tables.iter().zip(&packed).enumerate() {
+        w.add_raw(&format!("table_{t}"), dtype, &[tab.rows, cols], bytes)?;
+    }
+    w.finish()
+}
+
+/// Checks that each table holds exactly `rows * dim` values.
+fn check_table_sizes(file: &str, tables: &[Table], dim: usize) -> Result<(), DlrmError> {
     for (t, tab) in tables.iter().enumerate() {
         if tab.rows.checked_mul(dim) != Some(tab.data.len()) {
             return Err(DlrmError::invalid(
-                &file,
+                file,
                 &format!("table_{t}"),
                 format!(
                     "{} values, expected rows*dim = {}*{dim}",
@@ -230,11 +504,7 @@ pub fn write_weights_npz(path: &Path, tables: &[Table], dim: usize) -> Result<()
             ));
         }
     }
-    let mut w = NpzWriter::create(path)?;
-    for (t, tab) in tables.iter().enumerate() {
-        w.add(&format!("table_{t}"), &[tab.rows, dim], &tab.data)?;
-    }
-    w.finish()
+    Ok(())
 }
 
 /// Writes a float32 `rows x cols` array (e.g. a pooled output) as `.npy`.
