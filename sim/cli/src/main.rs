@@ -143,6 +143,11 @@ struct RunArgs {
     /// output does not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
     jobs: Option<u64>,
+    /// How rows are stored in device memory: fp32, fp16, or int8 row-wise (FBGEMM's fp16 scale
+    /// and bias in front of the codes). Default: the weights' own format (fp32 for synthetic
+    /// weights); other formats are converted when the devices are filled.
+    #[arg(long, value_parser = parse_row_format)]
+    row_format: Option<pifs_dlrm::RowFormat>,
     #[command(flatten)]
     wave: WaveArgs,
     /// Skip the float64 bound check of the pooled output.
@@ -370,6 +375,7 @@ fn run(a: RunArgs) -> Result<(), Failure> {
             || std::thread::available_parallelism().map_or(1, |n| n.get()),
             |j| j as usize,
         ),
+        row_format: a.row_format.unwrap_or(weights.format()),
         ..RunConfig::default()
     };
     if wave.is_some() && (a.ckpt.checkpoint.is_some() || a.ckpt.resume.is_some()) {
@@ -711,4 +717,8 @@ fn decode(a: DecodeArgs) -> Result<(), Failure> {
         )));
     }
     Ok(())
+}
+
+fn parse_row_format(s: &str) -> Result<pifs_dlrm::RowFormat, String> {
+    s.parse()
 }
