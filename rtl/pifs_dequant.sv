@@ -203,30 +203,45 @@ module pifs_dequant
   ////////////////////////
 
   // Output line k's operands: the halves 16k .. 16k+15 (fp16) or the bytes 4+16k .. 4+16k+15
-  // (int8) of the held line, zero where they lie beyond it.
-  logic [255:0]     h_win16;
-  logic [127:0]     h_win8;
-  logic [15:0]      scale, bias;
-  logic [31:0]      bias32;
+  // (int8) of the held line, zero where they lie beyond it. They are computed only in cycles
+  // with a line held (the adders sample nothing otherwise), so a simulator spends nothing on
+  // them while the stage is idle or bypassed (fp32).
+  logic [LineW-1:0] lane_a, lane_b;
   logic [LineW-1:0] sum;
 
-  assign h_win16      = 256'(h_data_q >> (11'd256 * 11'(h_k_q)));
-  assign h_win8       = 128'(h_data_q >> (11'd32 + 11'd128 * 11'(h_k_q)));
-  assign scale        = h_data_q[15:0];
-  assign bias         = h_data_q[31:16];
-  assign bias32       = f16_to_f32(bias);
+  always_comb begin
+    logic [255:0] win16;
+    logic [127:0] win8;
+    logic [31:0]  bias32;
+    win16  = '0;
+    win8   = '0;
+    bias32 = '0;
+    lane_a = '0;
+    lane_b = '0;
+    if (h_v_q) begin
+      if (is_int8) begin
+        win8   = 128'(h_data_q >> (11'd32 + 11'd128 * 11'(h_k_q)));
+        bias32 = f16_to_f32(h_data_q[31:16]);
+        for (int unsigned i = 0; i < Lanes; i++) begin
+          lane_a[32 * i +: 32] = int8_prod(win8[8 * i +: 8], h_data_q[15:0]);
+          lane_b[32 * i +: 32] = bias32;
+        end
+      end else begin
+        win16 = 256'(h_data_q >> (11'd256 * 11'(h_k_q)));
+        for (int unsigned i = 0; i < Lanes; i++) begin
+          lane_a[32 * i +: 32] = f16_to_f32(win16[16 * i +: 16]);
+        end
+      end
+    end
+  end
 
   for (genvar i = 0; i < Lanes; i++) begin : gen_lane
-    logic [31:0] a, b;
-    assign a = is_int8 ? int8_prod(h_win8[8 * i +: 8], scale) : f16_to_f32(h_win16[16 * i +: 16]);
-    assign b = is_int8 ? bias32 : 32'h0000_0000;
-
     pifs_fp32_add u_add (
       .clk_i,
       .rst_ni,
       .en_i  (h_v_q),
-      .a_i   (a),
-      .b_i   (b),
+      .a_i   (lane_a[32 * i +: 32]),
+      .b_i   (lane_b[32 * i +: 32]),
       .sum_o (sum[32 * i +: 32])
     );
   end

@@ -155,6 +155,7 @@ class Bench {
     while (!expect_.empty() || held()) idle_cycle();
     fmt_ = fmt & 3;
     exp_ = exp & 7;
+    ever_taken_ = false;  // the last line's hold is over (held() must not see it under a new E)
     top_->fmt_i = fmt_;
     top_->exp_i = exp_;
     idle_cycle();
