@@ -49,14 +49,16 @@ module pifs_port_top
 
   // Second line input of the accumulator (HitIn = 1): lines from the switch's row buffer
   // (valid/ready), taken in a cycle in which the ingress hands over no line (the ingress has
-  // priority). With HitIn = 0 the inputs are ignored and hit_ready_o is low.
+  // priority) and the dequantiser is ready (always, for fp32 rows). With HitIn = 0 the inputs
+  // are ignored and hit_ready_o is low.
   input  logic               hit_valid_i,
   output logic               hit_ready_o,
   input  logic [TagW-1:0]    hit_tag_i,
   input  logic [LineW-1:0]   hit_data_i,
 
-  // The ingress lines the accumulator takes (the row buffer's fills), and the tag of the line
-  // the accumulator takes in this cycle from either input (valid with mon_valid_o or tag_err_o).
+  // The ingress lines the dequantiser takes (the row buffer's fills: raw device lines), and the
+  // tag of the line the accumulator takes in this cycle (after the dequantiser; valid with
+  // mon_valid_o or tag_err_o).
   output logic               fill_valid_o,
   output logic [TagW-1:0]    fill_tag_o,
   output logic               fill_poison_o,
