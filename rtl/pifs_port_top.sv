@@ -1,5 +1,7 @@
 // One downstream port of the PIFS-Rec switch: the S2M ingress (CRC check, slot unpacking, line
-// assembly) feeding the port accumulator. This is the top level the Rust bindings drive.
+// assembly) feeding, through the row-format dequantisation stage (pifs_dequant; a zero-latency
+// pass-through for fp32 rows), the port accumulator. This is the top level the Rust bindings
+// drive.
 module pifs_port_top
   import pifs_pkg::*;
 #(
@@ -47,14 +49,16 @@ module pifs_port_top
 
   // Second line input of the accumulator (HitIn = 1): lines from the switch's row buffer
   // (valid/ready), taken in a cycle in which the ingress hands over no line (the ingress has
-  // priority). With HitIn = 0 the inputs are ignored and hit_ready_o is low.
+  // priority) and the dequantiser is ready (always, for fp32 rows). With HitIn = 0 the inputs
+  // are ignored and hit_ready_o is low.
   input  logic               hit_valid_i,
   output logic               hit_ready_o,
   input  logic [TagW-1:0]    hit_tag_i,
   input  logic [LineW-1:0]   hit_data_i,
 
-  // The ingress lines the accumulator takes (the row buffer's fills), and the tag of the line
-  // the accumulator takes in this cycle from either input (valid with mon_valid_o or tag_err_o).
+  // The ingress lines the dequantiser takes (the row buffer's fills: raw device lines), and the
+  // tag of the line the accumulator takes in this cycle (after the dequantiser; valid with
+  // mon_valid_o or tag_err_o).
   output logic               fill_valid_o,
   output logic [TagW-1:0]    fill_tag_o,
   output logic               fill_poison_o,
@@ -67,7 +71,13 @@ module pifs_port_top
   output logic               llr_valid_o,
   output logic               llr_req_o,
   output logic [LlrSeqW-1:0] llr_seq_o,
-  output logic               llr_discard_o
+  output logic               llr_discard_o,
+
+  // Row format (static, see pifs_dequant): 0 fp32 (3 too), 1 fp16, 2 int8 row-wise; and the
+  // accumulator lines per device line (0 is taken as 1). The device lines (and the row buffer's
+  // fills) stay raw; the accumulator gets the binary32 lines.
+  input  logic [1:0]         fmt_i,
+  input  logic [2:0]         fmt_exp_i
 );
 
   logic              line_valid;
@@ -80,6 +90,10 @@ module pifs_port_top
   logic              acc_line_valid, acc_line_ready, acc_line_poison;
   logic [TagW-1:0]   acc_line_tag;
   logic [LineW-1:0]  acc_line_data;
+  logic              dq_in_valid, dq_in_ready, dq_in_poison;
+  logic [TagW-1:0]   dq_in_tag;
+  logic [LineW-1:0]  dq_in_data;
+  logic              dq_busy;
 
   pifs_s2m_ingress #(
     .RetryTimeout (RetryTimeout),
@@ -138,23 +152,45 @@ module pifs_port_top
     .busy_o        (acc_busy)
   );
 
-  // The accumulator's line input: the ingress line if there is one, else the buffer's.
+  // The dequantiser's line input: the ingress line if there is one, else the buffer's.
   if (HitIn != 0) begin : gen_hit_mux
-    assign acc_line_valid  = line_valid || hit_valid_i;
-    assign acc_line_tag    = line_valid ? line_tag : hit_tag_i;
-    assign acc_line_poison = line_valid && line_poison;
-    assign acc_line_data   = line_valid ? line_data : hit_data_i;
-    assign hit_ready_o     = acc_line_ready && !line_valid;
+    assign dq_in_valid  = line_valid || hit_valid_i;
+    assign dq_in_tag    = line_valid ? line_tag : hit_tag_i;
+    assign dq_in_poison = line_valid && line_poison;
+    assign dq_in_data   = line_valid ? line_data : hit_data_i;
+    assign hit_ready_o  = dq_in_ready && !line_valid;
   end else begin : gen_no_hit
-    assign acc_line_valid  = line_valid;
-    assign acc_line_tag    = line_tag;
-    assign acc_line_poison = line_poison;
-    assign acc_line_data   = line_data;
-    assign hit_ready_o     = 1'b0;
+    assign dq_in_valid  = line_valid;
+    assign dq_in_tag    = line_tag;
+    assign dq_in_poison = line_poison;
+    assign dq_in_data   = line_data;
+    assign hit_ready_o  = 1'b0;
     logic unused_hit;
     assign unused_hit = ^{hit_valid_i, hit_tag_i, hit_data_i};
   end
-  assign line_ready = acc_line_ready;
+  assign line_ready = dq_in_ready;
+
+  // Row-format dequantisation between the line mux and the accumulator (fp32: plain wires).
+  pifs_dequant u_dequant (
+    .clk_i,
+    .rst_ni,
+    .fmt_i,
+    .exp_i        (fmt_exp_i),
+    .in_valid_i   (dq_in_valid),
+    .in_ready_o   (dq_in_ready),
+    .in_tag_i     (dq_in_tag),
+    .in_poison_i  (dq_in_poison),
+    .in_data_i    (dq_in_data),
+    .out_valid_o  (acc_line_valid),
+    .out_tag_o    (acc_line_tag),
+    .out_poison_o (acc_line_poison),
+    .out_data_o   (acc_line_data),
+    .busy_o       (dq_busy)
+  );
+
+  // The accumulator takes a line in every cycle (line_ready_o is constant high).
+  logic unused_acc_ready;
+  assign unused_acc_ready = acc_line_ready;
 
   assign fill_valid_o  = line_valid && line_ready;
   assign fill_tag_o    = line_tag;
@@ -162,8 +198,8 @@ module pifs_port_top
   assign fill_data_o   = line_data;
   assign line_tag_o    = acc_line_tag;
 
-  // The port is busy while the accumulator or the ingress holds anything.
-  assign busy_o = acc_busy || ingress_busy;
+  // The port is busy while the accumulator, the dequantiser or the ingress holds anything.
+  assign busy_o = acc_busy || dq_busy || ingress_busy;
 
   // A flit offered by the device stays offered, unchanged, until it transfers.
   FlitStable_A: assert property (@(posedge clk_i) disable iff (!rst_ni)

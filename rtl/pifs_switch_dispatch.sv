@@ -3,8 +3,11 @@
 //
 // BagOpen and RowMap words go to the accumulator unchanged. A RowRead (bag, tag, lines, line)
 // becomes the RowMap word (bag, tag) for the accumulator and, if the accumulator accepts it
-// (no cmd_err pulse in that cycle), a read job: `lines` MemRd requests, line l with tag tag + l
-// at byte address (line + l) * 64, one per cycle in order. A rejected row issues no reads (its
+// (no cmd_err pulse in that cycle), a read job: `lines` MemRd requests, line l with tag
+// tag + l * S at byte address (line + l) * 64, one per cycle in order. S is the number of
+// accumulator lines per device line: fmt_exp_i (0 taken as 1) for fp16 and int8 rows (fmt_i 1,
+// 2; the port's pifs_dequant turns device line l into the accumulator lines tag + l * S + k),
+// 1 for fp32 rows. A rejected row issues no reads (its
 // data could otherwise land on a tag that a later row maps). Commands leave in FIFO order.
 //
 // Timing (no stalls): a command taken from the host in cycle t reaches the accumulator in t+1;
@@ -39,7 +42,12 @@ module pifs_switch_dispatch
   output logic [TagW-1:0]  rd_tag_o,
   output logic [AddrW-1:0] rd_addr_o,
 
-  output logic             busy_o      // commands queued or reads pending
+  output logic             busy_o,     // commands queued or reads pending
+
+  // Row format (static; see pifs_dequant): 0 fp32 (3 too), 1 fp16, 2 int8; lines per device
+  // line (0 taken as 1).
+  input  logic [1:0]       fmt_i,
+  input  logic [2:0]       fmt_exp_i
 );
 
   localparam int unsigned JobDepth = 2;  // a row being read plus the next one mapped
@@ -94,6 +102,19 @@ module pifs_switch_dispatch
   // ---------------------------------------------------------------------------------------------
   // Read engine: the head job's lines, one MemRd per cycle.
   // ---------------------------------------------------------------------------------------------
+  // Tag step between a row's device lines, from the configuration registered (the read engine
+  // then reads no configuration pin).
+  logic [2:0] step_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      step_q <= 3'd1;
+    end else if ((fmt_i == 2'd1 || fmt_i == 2'd2) && fmt_exp_i != '0) begin
+      step_q <= fmt_exp_i;
+    end else begin
+      step_q <= 3'd1;
+    end
+  end
+
   logic                 job_valid, job_pop;
   rd_job_t              job;
   logic [3:0]           off_d, off_q;
@@ -115,7 +136,7 @@ module pifs_switch_dispatch
   );
 
   assign rd_valid_o = job_valid;
-  assign rd_tag_o   = TagW'(job.tag) + TagW'(off_q);
+  assign rd_tag_o   = TagW'(job.tag) + TagW'(off_q) * TagW'(step_q);
   assign rd_line    = (LineAddrW + 1)'(job.line) + (LineAddrW + 1)'(off_q);
   assign rd_addr_o  = AddrW'({rd_line, 6'b00_0000});
   assign rd_fire    = rd_valid_o && rd_ready_i;

@@ -99,7 +99,13 @@ module pifs_switch_top
   output logic [NumPorts-1:0]            port_buf_miss_o,
   output logic [NumPorts-1:0]            port_buf_bypass_o,
   output logic [NumPorts-1:0]            port_buf_evict_o,
-  output logic [NumPorts-1:0][TagW-1:0]  port_line_tag_o
+  output logic [NumPorts-1:0][TagW-1:0]  port_line_tag_o,
+
+  // Row format of every port (static, see pifs_dequant): 0 fp32 (3 too), 1 fp16, 2 int8
+  // row-wise; accumulator lines per device line (0 is taken as 1). The dispatchers space the
+  // tags of a RowRead's device lines by that many (fp16, int8) and the ports dequantise.
+  input  logic [1:0]                     fmt_i,
+  input  logic [2:0]                     fmt_exp_i
 );
 
   if (NumPorts < 1 || NumPorts > 16) begin : gen_bad_ports
@@ -184,7 +190,9 @@ module pifs_switch_top
       .rd_ready_i  (rd_ready),
       .rd_tag_o    (rd_tag),
       .rd_addr_o   (rd_addr),
-      .busy_o      (disp_busy[p])
+      .busy_o      (disp_busy[p]),
+      .fmt_i,
+      .fmt_exp_i
     );
 
     // The row buffer between the read engine and the port's MemRd stream, or plain wires.
@@ -283,7 +291,9 @@ module pifs_switch_top
       .llr_valid_o  (port_llr_valid_o[p]),
       .llr_req_o    (port_llr_req_o[p]),
       .llr_seq_o    (port_llr_seq_o[p]),
-      .llr_discard_o(port_llr_discard_o[p])
+      .llr_discard_o(port_llr_discard_o[p]),
+      .fmt_i,
+      .fmt_exp_i
     );
 
     assign acc_err             = port_cmd_err_o[p];

