@@ -64,7 +64,9 @@ package pifs_pkg;
   //   [3:0]   lines   BagOpen: row size in 64-byte lines (1 .. MaxRowLines)
   //   All other bits are reserved and must be zero.
   //   RowRead (switch only; the port's dispatcher maps the row like RowMap, then issues `lines`
-  //   M2S MemRd requests, line l with tag + l at byte address (line_addr + l) * 64):
+  //   M2S MemRd requests, line l with tag + l at byte address (line_addr + l) * 64; with fp16 or
+  //   int8 rows (fmt_i) each device line widens to E = fmt_exp_i lines, so it issues
+  //   ceil(lines / E) requests, device line l with tag + l * E):
   //   [63:60] op      CmdRowRead
   //   [59:56] port    downstream port 0 .. NumPorts-1
   //   [55:52] bag     bag slot (0 .. NumBags-1, at most 16)

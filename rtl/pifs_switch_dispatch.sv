@@ -140,7 +140,8 @@ module pifs_switch_dispatch
   assign rd_line    = (LineAddrW + 1)'(job.line) + (LineAddrW + 1)'(off_q);
   assign rd_addr_o  = AddrW'({rd_line, 6'b00_0000});
   assign rd_fire    = rd_valid_o && rd_ready_i;
-  assign rd_done    = 32'(off_q) + 1 >= 32'(job.lines);
+  // A job reads ceil(lines / step) device lines: each widens to `step` binary32 lines.
+  assign rd_done    = (32'(off_q) + 1) * 32'(step_q) >= 32'(job.lines);
   assign job_pop    = rd_fire && rd_done;
   assign off_d      = !rd_fire ? off_q : rd_done ? '0 : off_q + 4'd1;
 

@@ -140,3 +140,61 @@ fn rm1_batch_4() {
         pooled: digest(out.pooled.iter().copied()),
     });
 }
+
+/// RM1 at batch 4 with rows stored as fp16 and as int8 row-wise: one device line per row
+/// instead of two, widened to the same two binary32 lines in the port. RTL and model agree; the
+/// snapshot locks the cycles, the flits and the sums of each.
+#[test]
+fn rm1_batch_4_row_formats() {
+    let p = pifs_dlrm::RM1;
+    let trace = pifs_dlrm::generate(
+        p.tables,
+        p.rows,
+        4,
+        p.lookups,
+        pifs_dlrm::IndexDist::Uniform,
+        1,
+    )
+    .unwrap();
+    let weights = pifs_dlrm::Weights::Synthetic { dim: p.dim };
+    let mut snaps = std::collections::BTreeMap::new();
+    for fmt in [pifs_dlrm::RowFormat::Fp16, pifs_dlrm::RowFormat::Int8] {
+        let cfg = RunConfig {
+            workload: "rm1".into(),
+            row_format: fmt,
+            ..RunConfig::default()
+        };
+        let out = system::run(&trace, &weights, &cfg).unwrap();
+        let model = system::run(
+            &trace,
+            &weights,
+            &RunConfig {
+                backend: Backend::Model,
+                ..cfg
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            out.pooled, model.pooled,
+            "{fmt}: rtl and model pooled outputs differ"
+        );
+        assert_eq!(
+            out.stats.cycles, model.stats.cycles,
+            "{fmt}: rtl and model cycles differ"
+        );
+        let s = &out.stats;
+        snaps.insert(
+            fmt.name(),
+            RunSnap {
+                cycles: s.cycles,
+                bags: s.bags,
+                lookups: s.lookups,
+                s2m_flits: s.ports[0].s2m_flits,
+                m2s_flits: s.ports[0].m2s_flits,
+                result_lines: s.ports[0].result_lines,
+                pooled: digest(out.pooled.iter().copied()),
+            },
+        );
+    }
+    insta::assert_json_snapshot!(snaps);
+}

@@ -135,6 +135,9 @@ MODULES: dict[str, dict] = {
     "pifs_switch_buffer.l32": {"module": "pifs_switch_buffer",
                                "set": {"Lines": 32, "Ways": 4, "HotEntries": 256},
                                "reduced": {"Lines": 32, "HotEntries": 256}},
+    # The row formats' widening stage of one port (fp16 and int8 rows to binary32): a hold
+    # register and 16 binary32 adders (rtl/pifs_dequant.sv).
+    "pifs_dequant": {"module": "pifs_dequant", "set": {}},
 }
 # Entry -> {black-boxed module: entry whose gate netlist (out/synth/<entry>/netlist.il) fills it}.
 BOXES = {"pifs_switch_top": {"pifs_port_top": "pifs_port_top"}}

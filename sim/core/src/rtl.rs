@@ -137,6 +137,10 @@ impl PortAccumulator for RtlPort {
         self.sim.set_llr(on);
     }
 
+    fn set_row_format(&mut self, fmt: pifs_dlrm::RowFormat, expand: u8) {
+        self.sim.set_row_format(fmt.code(), u32::from(expand));
+    }
+
     fn take_link_events(&mut self) -> Vec<LinkEvent> {
         self.sim
             .take_llr()

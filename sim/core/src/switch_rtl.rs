@@ -235,8 +235,8 @@ impl SwitchModel for RtlSwitch {
         self.sim.set_llr(on);
     }
 
-    fn set_row_format(&mut self, _fmt: pifs_dlrm::RowFormat, _expand: u8) {
-        // MERGE-RTL: self.sim.set_row_format(fmt.code(), expand as u32)
+    fn set_row_format(&mut self, fmt: pifs_dlrm::RowFormat, expand: u8) {
+        self.sim.set_row_format(fmt.code(), u32::from(expand));
     }
 
     fn take_link_events(&mut self) -> Vec<(usize, pifs_cxl::llr::LinkEvent)> {
