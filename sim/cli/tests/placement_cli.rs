@@ -99,10 +99,12 @@ fn ablation_lists_every_variant_and_measures_each_feature() {
             "+plan",
             "+spread",
             "+buffer",
+            "+quant",
             "all",
             "all-plan",
             "all-spread",
-            "all-buffer"
+            "all-buffer",
+            "all-quant"
         ]
     );
     let row = |n: &str| rows.iter().find(|r| r["variant"] == n).unwrap();
@@ -112,6 +114,16 @@ fn ablation_lists_every_variant_and_measures_each_feature() {
     assert_eq!(row("+buffer")["settings"]["pifs.buffer_lines"], "256");
     assert!(row("+buffer")["buffer_hit_rate"].as_f64().unwrap() > 0.0);
     assert!(row("baseline")["buffer_hit_rate"].as_f64().unwrap_or(0.0) == 0.0);
+    // int8 rows (dim 32 fits one line): half the device lines of fp32 rows, fewer device bytes.
+    assert_eq!(row("+quant")["settings"]["device.row_format"], "int8");
+    assert_eq!(row("baseline")["settings"]["device.row_format"], "fp32");
+    let db = |n: &str| row(n)["device_bytes"].as_f64().unwrap();
+    assert!(
+        db("+quant") < 0.7 * db("baseline"),
+        "{} vs {}",
+        db("+quant"),
+        db("baseline")
+    );
     assert_eq!(row("baseline")["migration_bytes"], 0);
     assert!(row("+spread")["migration_bytes"].as_u64().unwrap() > 0);
     let lm = |n: &str| row(n)["device_load_max_over_mean"].as_f64().unwrap();
