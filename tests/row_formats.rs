@@ -202,6 +202,17 @@ fn rows_a_format_cannot_hold_are_a_configuration_error() {
             .unwrap();
         assert!(e.to_string().contains(says), "{e}");
     }
+    // Link faults: the run loop's reference receiver does not model the dequantiser's hold-back.
+    let w = Weights::Synthetic { dim: 32 };
+    let faulty = RunConfig {
+        faults: Some(pifs_sim::params::LinkFaults {
+            bit_error_rate: 1e-5,
+            ..Default::default()
+        }),
+        ..cfg(Backend::Model, 1, RowFormat::Int8)
+    };
+    let e = system::run(&trace, &w, &faulty).err().unwrap();
+    assert!(e.to_string().contains("link faults with int8 rows"), "{e}");
     // Loaded float32 weights beyond fp16's range name the table and row.
     let mut data = vec![0.5f32; 4 * 32];
     data[2 * 32 + 5] = 1e6;
