@@ -94,8 +94,9 @@ struct RunSnap {
     pooled: String,
 }
 
-#[test]
-fn rm1_batch_4() {
+/// RM1 at batch 4 (uniform, seed 1) through the port RTL and the model with `cfg`: they must
+/// agree in sums and cycles; the RTL run's figures.
+fn rm1_batch_4_run(cfg: RunConfig) -> RunSnap {
     let p = pifs_dlrm::RM1;
     let trace = pifs_dlrm::generate(
         p.tables,
@@ -109,8 +110,9 @@ fn rm1_batch_4() {
     let weights = pifs_dlrm::Weights::Synthetic { dim: p.dim };
     let cfg = RunConfig {
         workload: "rm1".into(),
-        ..RunConfig::default()
+        ..cfg
     };
+    let what = cfg.row_format;
     let out = system::run(&trace, &weights, &cfg).unwrap();
     let model = system::run(
         &trace,
@@ -123,14 +125,14 @@ fn rm1_batch_4() {
     .unwrap();
     assert_eq!(
         out.pooled, model.pooled,
-        "rtl and model pooled outputs differ"
+        "{what}: rtl and model pooled outputs differ"
     );
     assert_eq!(
         out.stats.cycles, model.stats.cycles,
-        "rtl and model cycles differ"
+        "{what}: rtl and model cycles differ"
     );
     let s = &out.stats;
-    insta::assert_json_snapshot!(RunSnap {
+    RunSnap {
         cycles: s.cycles,
         bags: s.bags,
         lookups: s.lookups,
@@ -138,7 +140,12 @@ fn rm1_batch_4() {
         m2s_flits: s.ports[0].m2s_flits,
         result_lines: s.ports[0].result_lines,
         pooled: digest(out.pooled.iter().copied()),
-    });
+    }
+}
+
+#[test]
+fn rm1_batch_4() {
+    insta::assert_json_snapshot!(rm1_batch_4_run(RunConfig::default()));
 }
 
 /// RM1 at batch 4 with rows stored as fp16 and as int8 row-wise: one device line per row
@@ -146,55 +153,16 @@ fn rm1_batch_4() {
 /// snapshot locks the cycles, the flits and the sums of each.
 #[test]
 fn rm1_batch_4_row_formats() {
-    let p = pifs_dlrm::RM1;
-    let trace = pifs_dlrm::generate(
-        p.tables,
-        p.rows,
-        4,
-        p.lookups,
-        pifs_dlrm::IndexDist::Uniform,
-        1,
-    )
-    .unwrap();
-    let weights = pifs_dlrm::Weights::Synthetic { dim: p.dim };
-    let mut snaps = std::collections::BTreeMap::new();
-    for fmt in [pifs_dlrm::RowFormat::Fp16, pifs_dlrm::RowFormat::Int8] {
-        let cfg = RunConfig {
-            workload: "rm1".into(),
-            row_format: fmt,
-            ..RunConfig::default()
-        };
-        let out = system::run(&trace, &weights, &cfg).unwrap();
-        let model = system::run(
-            &trace,
-            &weights,
-            &RunConfig {
-                backend: Backend::Model,
-                ..cfg
-            },
-        )
-        .unwrap();
-        assert_eq!(
-            out.pooled, model.pooled,
-            "{fmt}: rtl and model pooled outputs differ"
-        );
-        assert_eq!(
-            out.stats.cycles, model.stats.cycles,
-            "{fmt}: rtl and model cycles differ"
-        );
-        let s = &out.stats;
-        snaps.insert(
-            fmt.name(),
-            RunSnap {
-                cycles: s.cycles,
-                bags: s.bags,
-                lookups: s.lookups,
-                s2m_flits: s.ports[0].s2m_flits,
-                m2s_flits: s.ports[0].m2s_flits,
-                result_lines: s.ports[0].result_lines,
-                pooled: digest(out.pooled.iter().copied()),
-            },
-        );
-    }
+    let snaps: std::collections::BTreeMap<_, _> =
+        [pifs_dlrm::RowFormat::Fp16, pifs_dlrm::RowFormat::Int8]
+            .into_iter()
+            .map(|fmt| {
+                let cfg = RunConfig {
+                    row_format: fmt,
+                    ..RunConfig::default()
+                };
+                (fmt.name(), rm1_batch_4_run(cfg))
+            })
+            .collect();
     insta::assert_json_snapshot!(snaps);
 }
