@@ -231,3 +231,24 @@ fn rows_a_format_cannot_hold_are_a_configuration_error() {
         .unwrap();
     assert!(e.to_string().contains("table 0 row 2"), "{e}");
 }
+
+#[test]
+fn every_system_pools_the_stored_rows_within_the_bound() {
+    use pifs_systems::systems::{run_batch, System};
+    let trace = rm_trace(8, 4, 40, 11);
+    let w = Weights::Synthetic { dim: 32 };
+    for fmt in [RowFormat::Fp16, RowFormat::Int8] {
+        let mut c = pifs_systems::SysConfig::default();
+        c.set(&format!("device.row_format={fmt}")).unwrap();
+        let reference = pool_f64_in(&trace, &w, fmt).unwrap();
+        let fp32 = pifs_systems::SysConfig::default();
+        for s in [System::Pond, System::BeaconD, System::BeaconS, System::Pifs] {
+            let r = run_batch(s, &trace, &w, &c, Backend::Model, 1).unwrap();
+            let report = check_bound(&r.pooled, &reference);
+            assert!(report.ok(), "{fmt} {}: {report:?}", s.name());
+            // The devices read one line per row instead of two.
+            let wide = run_batch(s, &trace, &w, &fp32, Backend::Model, 1).unwrap();
+            assert_eq!(2 * r.device_reads, wide.device_reads, "{fmt} {}", s.name());
+        }
+    }
+}

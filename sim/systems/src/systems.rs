@@ -29,7 +29,7 @@ use crate::config::SysConfig;
 use crate::des::{Engine, Group, Hop};
 use crate::energy::{batch_energy, BatchEnergy, Counts};
 use pifs_cxl::{Message, S2mDrs, S2mPacker};
-use pifs_dlrm::{Trace, Weights};
+use pifs_dlrm::{RowFormat, Trace, Weights};
 use pifs_sim::device::{TierCounters, TierDevice};
 use pifs_sim::fp;
 use pifs_sim::hotness::{self, Move};
@@ -379,19 +379,27 @@ fn split(trace: &Trace, c: &SysConfig, row_lines: usize) -> Vec<Vec<Vec<u64>>> {
     out
 }
 
-/// Binary32 sum of rows in the given order (first row copied, +0.0 for none).
-fn sum_rows(w: &Weights, t: usize, rows: &[u64], buf: &mut [f32], out: &mut [u32]) {
+/// Binary32 sum of rows in the given order (first row copied, +0.0 for none), each row
+/// stored in `fmt` and widened to binary32 as the switch widens it.
+fn sum_rows(
+    w: &Weights,
+    fmt: RowFormat,
+    t: usize,
+    rows: &[u64],
+    buf: &mut Vec<u8>,
+    out: &mut [u32],
+) -> Result<(), SimError> {
     out.fill(0);
+    let mut x = vec![0u32; out.len()];
     for (i, &r) in rows.iter().enumerate() {
-        w.row_into(t, r, buf);
-        for (o, x) in out.iter_mut().zip(buf.iter()) {
-            *o = if i == 0 {
-                x.to_bits()
-            } else {
-                fp::add(*o, x.to_bits())
-            };
-        }
+        buf.clear();
+        w.row_bytes_into(t, r, fmt, buf).map_err(|e| {
+            SimError::Config(format!("weights table {t} row {r}: {e} ({fmt} rows)"))
+        })?;
+        fp::row_bits(fmt, buf, &mut x);
+        add_into(out, &x, i == 0);
     }
+    Ok(())
 }
 
 fn add_into(acc: &mut [u32], x: &[u32], first: bool) {
@@ -470,8 +478,8 @@ pub fn run_batch_placed(
         Vec::new()
     };
     match system {
-        System::Pond => Ok(pond(trace, weights, c, &per_dev, row_lines, &reads)),
-        System::BeaconD => Ok(beacon(
+        System::Pond => pond(trace, weights, c, &per_dev, row_lines, &reads),
+        System::BeaconD => beacon(
             trace,
             weights,
             c,
@@ -479,8 +487,8 @@ pub fn run_batch_placed(
             (row_lines, out_lines),
             true,
             &reads,
-        )),
-        System::BeaconS => Ok(beacon(
+        ),
+        System::BeaconS => beacon(
             trace,
             weights,
             c,
@@ -488,7 +496,7 @@ pub fn run_batch_placed(
             (row_lines, out_lines),
             false,
             &reads,
-        )),
+        ),
         System::Pifs => {
             let own;
             let placed = match placed {
@@ -565,7 +573,7 @@ fn pond(
     per_dev: &[Vec<Vec<u64>>],
     row_lines: usize,
     reads: &[Vec<u64>],
-) -> BatchResult {
+) -> Result<BatchResult, SimError> {
     let mut f = Fabric::new(c, reads);
     let n = c.switch.ports;
     // One route per device: MemRd down, read, MemData up, host adds.
@@ -630,7 +638,7 @@ fn pond(
     // Sums: each bag's rows in trace order.
     let dim = w.dim();
     let mut pooled = vec![0u32; trace.num_bags() * dim];
-    let mut buf = vec![0f32; dim];
+    let mut buf = Vec::new();
     for bag in 0..trace.num_bags() {
         let t = bag_table(trace, bag);
         let rows: Vec<u64> = trace
@@ -640,14 +648,15 @@ fn pond(
             .collect();
         sum_rows(
             w,
+            c.row_format(),
             t,
             &rows,
             &mut buf,
             &mut pooled[bag * dim..(bag + 1) * dim],
-        );
+        )?;
     }
     let lines = dev_lines(per_dev, row_lines, n);
-    f.result(c, latency, pooled, None, lines)
+    Ok(f.result(c, latency, pooled, None, lines))
 }
 
 /// Lines each device reads for `per_dev`.
@@ -670,7 +679,7 @@ fn beacon(
     (row_lines, out_lines): (usize, usize),
     in_device: bool,
     reads: &[Vec<u64>],
-) -> BatchResult {
+) -> Result<BatchResult, SimError> {
     let mut f = Fabric::new(c, reads);
     let lf = line_flits();
     let n = c.switch.ports;
@@ -798,7 +807,7 @@ fn beacon(
 
     let dim = w.dim();
     let mut pooled = vec![0u32; trace.num_bags() * dim];
-    let mut buf = vec![0f32; dim];
+    let mut buf = Vec::new();
     let mut part = vec![0u32; dim];
     for (bag, devs) in per_dev.iter().enumerate() {
         let t = bag_table(trace, bag);
@@ -806,7 +815,7 @@ fn beacon(
         if in_device {
             let mut first = true;
             for rows in devs.iter().filter(|r| !r.is_empty()) {
-                sum_rows(w, t, rows, &mut buf, &mut part);
+                sum_rows(w, c.row_format(), t, rows, &mut buf, &mut part)?;
                 add_into(out, &part, first);
                 first = false;
             }
@@ -816,11 +825,11 @@ fn beacon(
                 .iter()
                 .map(|&r| r as u64)
                 .collect();
-            sum_rows(w, t, &rows, &mut buf, out);
+            sum_rows(w, c.row_format(), t, &rows, &mut buf, out)?;
         }
     }
     let lines = dev_lines(per_dev, row_lines, n);
-    f.result(c, latency, pooled, None, lines)
+    Ok(f.result(c, latency, pooled, None, lines))
 }
 
 fn pifs(
