@@ -11,6 +11,10 @@
 //! A flit with a bad CRC or a broken packing rule is dropped whole, as the RTL drops it. With
 //! link-layer retry on ([`PortAccumulator::set_llr`]) the S2M receiver is `pifs_cxl::llr`'s
 //! `LlrReceiver`, checking each flit in the cycle after it is taken, as the RTL ingress does.
+//! With fp16 or int8 rows ([`PortAccumulator::set_row_format`]) every line passes the widening
+//! stage of `rtl/pifs_dequant.sv`: the same binary32 lanes (`fp::dequant_lanes`) and the same
+//! timing, including the stage holding the ingress back (flit acceptance, LLR checks) and
+//! buffer lines waiting for it.
 //! One corner is not modelled: a RowMap and a response for the same tag in the same cycle.
 
 use crate::cmd::Command;
