@@ -60,25 +60,6 @@ pub fn dequant_lanes(fmt: RowFormat, data: &[u8; 64], k: usize) -> [u32; 16] {
     x
 }
 
-/// The binary32 values (bits) of a row of `out.len()` values stored as `bytes` in `fmt`, as a
-/// PIFS-Rec port widens them: [`dequant_lanes`] of each of the row's device lines.
-pub fn row_bits(fmt: RowFormat, bytes: &[u8], out: &mut [u32]) {
-    let e = fmt.expand(out.len());
-    for (j, dev) in bytes.chunks(64).enumerate() {
-        let mut line = [0u8; 64];
-        line[..dev.len()].copy_from_slice(dev);
-        for k in 0..e {
-            let lanes = dequant_lanes(fmt, &line, k);
-            let c0 = (j * e + k) * 16;
-            for (i, &x) in lanes.iter().enumerate() {
-                if let Some(o) = out.get_mut(c0 + i) {
-                    *o = x;
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -74,7 +74,6 @@ pub struct ModelPort {
     arrivals: VecDeque<Arrival>,
     counters: PortCounters,
     last_result: u64,
-    last_flit: Option<u64>,
     last_arrival: Option<u64>,
     last_cmd: Option<u64>,
     /// The S2M link-layer retry receiver, when on, and its events not yet taken.
@@ -145,7 +144,6 @@ impl ModelPort {
             arrivals: VecDeque::new(),
             counters: PortCounters::default(),
             last_result: 0,
-            last_flit: None,
             last_arrival: None,
             last_cmd: None,
             llr: None,
@@ -479,7 +477,6 @@ impl ModelPort {
                     } else {
                         let (_, flit) = self.flits.pop_front().unwrap();
                         self.flit_free = x + 1;
-                        self.last_flit = Some(x);
                         self.flit(x, &flit);
                     }
                 }
@@ -579,7 +576,6 @@ impl PortAccumulator for ModelPort {
                 self.reduce_to(f + INGRESS_LATENCY);
                 let (_, flit) = self.flits.pop_front().unwrap();
                 self.flit_free = f + 1;
-                self.last_flit = Some(f);
                 self.flit(f, &flit);
             } else {
                 break;
@@ -616,7 +612,6 @@ impl PortAccumulator for ModelPort {
         // has been written back (arrival + 3) and the last flit and command have been taken.
         let end = (self.last_result + 1)
             .max(self.last_arrival.map_or(0, |a| a + 3))
-            .max(self.last_flit.map_or(0, |f| f + INGRESS_LATENCY))
             .max(self.last_decode.map_or(0, |d| d + 1))
             .max(self.last_widened.map_or(0, |w| w + 1))
             .max(self.last_cmd.map_or(0, |k| k + 1))

@@ -307,7 +307,7 @@ pub fn line_addr(t: usize, r: u64, row_lines: usize, l: usize) -> u64 {
 /// The shape of a run's rows: dimension, format, lines in device memory, binary32 lines the
 /// ports sum, and how many of those each device line makes.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct RowShape {
+pub struct RowShape {
     pub dim: usize,
     pub fmt: RowFormat,
     pub dev_lines: usize,
@@ -327,6 +327,20 @@ impl RowShape {
             expand: fmt.expand(dim),
         })
     }
+}
+
+/// Appends row `r` of table `t` stored in `fmt` to `out`; a value `fmt` cannot hold is one
+/// configuration error naming the table and row.
+pub fn stored_row(
+    weights: &Weights,
+    t: usize,
+    r: u64,
+    fmt: RowFormat,
+    out: &mut Vec<u8>,
+) -> Result<(), SimError> {
+    weights
+        .row_bytes_into(t, r, fmt, out)
+        .map_err(|e| SimError::Config(format!("weights table {t} row {r}: {e} ({fmt} rows)")))
 }
 
 /// (table, row) of the cached row, and its bytes in the run's format.
@@ -362,14 +376,13 @@ impl LineSource for Memory<'_> {
         if *key != Some((t, r)) {
             row.clear();
             // prepare() checked that every row of the run converts.
-            self.weights
-                .row_bytes_into(t, r, self.shape.fmt, row)
-                .expect("rows checked in prepare");
+            stored_row(self.weights, t, r, self.shape.fmt, row).expect("rows checked in prepare");
             *key = Some((t, r));
         }
         let mut out = [0u8; 64];
-        let bytes = row.iter().skip(l * 64).take(64);
-        out.iter_mut().zip(bytes).for_each(|(o, b)| *o = *b);
+        let line = &row[(l * 64).min(row.len())..];
+        let n = line.len().min(64);
+        out[..n].copy_from_slice(&line[..n]);
         out
     }
 }
@@ -504,11 +517,7 @@ fn check_rows(trace: &Trace, weights: &Weights, fmt: RowFormat) -> Result<(), Si
             for &r in trace.bag(t, b) {
                 if seen.insert((t, r)) {
                     buf.clear();
-                    weights
-                        .row_bytes_into(t, r as u64, fmt, &mut buf)
-                        .map_err(|e| {
-                            SimError::Config(format!("weights table {t} row {r}: {e} ({fmt} rows)"))
-                        })?;
+                    stored_row(weights, t, r as u64, fmt, &mut buf)?;
                 }
             }
         }

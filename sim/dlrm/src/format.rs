@@ -139,6 +139,31 @@ impl RowFormat {
         Ok(())
     }
 
+    /// The binary32 values of a stored row (`bytes` holds at least `row_bytes(out.len())`
+    /// bytes), as the switch computes them: fp16 exactly; int8 `(q as f32) * scale + bias` in
+    /// binary32 (the product is exact, the addition rounds to nearest even once).
+    pub fn decode_f32(self, bytes: &[u8], out: &mut [f32]) {
+        let half = |i: usize| f16_to_f32(u16::from_le_bytes([bytes[i], bytes[i + 1]]));
+        match self {
+            RowFormat::Fp32 => {
+                for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+                    *o = f32::from_le_bytes(b.try_into().expect("4 bytes"));
+                }
+            }
+            RowFormat::Fp16 => {
+                for (c, o) in out.iter_mut().enumerate() {
+                    *o = half(2 * c);
+                }
+            }
+            RowFormat::Int8 => {
+                let (scale, bias) = (half(0), half(2));
+                for (o, &q) in out.iter_mut().zip(&bytes[INT8_HEADER..]) {
+                    *o = f32::from(q) * scale + bias;
+                }
+            }
+        }
+    }
+
     /// The values a stored row stands for, in float64 (`bytes` holds at least `row_bytes(dim)`
     /// bytes): exact for fp32 and fp16, `q * scale + bias` without rounding for int8.
     pub fn decode_f64(self, bytes: &[u8], out: &mut [f64]) {

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::error::DlrmError;
-use crate::format::{f16_to_f32, RowFormat, INT8_HEADER};
+use crate::format::{RowFormat, INT8_HEADER};
 use crate::npy::{self, list_names, shape_str, Dtype, Expect, NpyData, Npz, NpzWriter};
 use crate::trace::Trace;
 
@@ -123,7 +123,7 @@ impl Weights {
                 tables,
             } => {
                 assert_eq!(out.len(), *dim, "row_into: output length");
-                dequant_f32(*format, packed_row(*format, *dim, &tables[t], r), out);
+                format.decode_f32(packed_row(*format, *dim, &tables[t], r), out);
             }
         }
     }
@@ -242,29 +242,6 @@ fn packed_row(format: RowFormat, dim: usize, table: &PackedTable, r: u64) -> &[u
     let rb = format.row_bytes(dim);
     let start = r as usize * rb;
     &table.bytes[start..start + rb]
-}
-
-/// The binary32 values of a stored row, as the switch computes them.
-fn dequant_f32(format: RowFormat, bytes: &[u8], out: &mut [f32]) {
-    let half = |i: usize| f16_to_f32(u16::from_le_bytes([bytes[i], bytes[i + 1]]));
-    match format {
-        RowFormat::Fp32 => {
-            for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
-                *o = f32::from_le_bytes(b.try_into().expect("4 bytes"));
-            }
-        }
-        RowFormat::Fp16 => {
-            for (c, o) in out.iter_mut().enumerate() {
-                *o = half(2 * c);
-            }
-        }
-        RowFormat::Int8 => {
-            let (scale, bias) = (half(0), half(2));
-            for (o, &q) in out.iter_mut().zip(&bytes[INT8_HEADER..]) {
-                *o = f32::from(q) * scale + bias;
-            }
-        }
-    }
 }
 
 fn table_number(name: &str) -> Option<usize> {

@@ -36,7 +36,7 @@ use pifs_sim::hotness::{self, Move};
 use pifs_sim::layout::Layout;
 use pifs_sim::plan;
 use pifs_sim::port::SimError;
-use pifs_sim::system::{self, Backend, RunConfig};
+use pifs_sim::system::{self, Backend, RowShape, RunConfig};
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::{Arc, OnceLock};
@@ -380,7 +380,7 @@ fn split(trace: &Trace, c: &SysConfig, row_lines: usize) -> Vec<Vec<Vec<u64>>> {
 }
 
 /// Binary32 sum of rows in the given order (first row copied, +0.0 for none), each row
-/// stored in `fmt` and widened to binary32 as the switch widens it.
+/// stored in `fmt` and widened to binary32 ([`RowFormat::decode_f32`]).
 fn sum_rows(
     w: &Weights,
     fmt: RowFormat,
@@ -390,14 +390,18 @@ fn sum_rows(
     out: &mut [u32],
 ) -> Result<(), SimError> {
     out.fill(0);
-    let mut x = vec![0u32; out.len()];
+    let mut x = vec![0f32; out.len()];
     for (i, &r) in rows.iter().enumerate() {
         buf.clear();
-        w.row_bytes_into(t, r, fmt, buf).map_err(|e| {
-            SimError::Config(format!("weights table {t} row {r}: {e} ({fmt} rows)"))
-        })?;
-        fp::row_bits(fmt, buf, &mut x);
-        add_into(out, &x, i == 0);
+        system::stored_row(w, t, r, fmt, buf)?;
+        fmt.decode_f32(buf, &mut x);
+        for (o, v) in out.iter_mut().zip(&x) {
+            *o = if i == 0 {
+                v.to_bits()
+            } else {
+                fp::add(*o, v.to_bits())
+            };
+        }
     }
     Ok(())
 }
@@ -468,7 +472,8 @@ pub fn run_batch_placed(
     let fmt = c.row_format();
     fmt.check(dim)
         .map_err(|e| SimError::Config(format!("device.row_format: {e}")))?;
-    let (row_lines, out_lines) = (fmt.dev_lines(dim), pifs_dlrm::RowFormat::out_lines(dim));
+    let shape = RowShape::new(dim, fmt)?;
+    let row_lines = shape.dev_lines;
     let per_dev = split(trace, c, row_lines);
     let mut cfg = run_config(c, backend, seed);
     // The event models replay the order in which the cycle model's devices read their lines.
@@ -479,24 +484,8 @@ pub fn run_batch_placed(
     };
     match system {
         System::Pond => pond(trace, weights, c, &per_dev, row_lines, &reads),
-        System::BeaconD => beacon(
-            trace,
-            weights,
-            c,
-            &per_dev,
-            (row_lines, out_lines),
-            true,
-            &reads,
-        ),
-        System::BeaconS => beacon(
-            trace,
-            weights,
-            c,
-            &per_dev,
-            (row_lines, out_lines),
-            false,
-            &reads,
-        ),
+        System::BeaconD => beacon(trace, weights, c, &per_dev, shape, true, &reads),
+        System::BeaconS => beacon(trace, weights, c, &per_dev, shape, false, &reads),
         System::Pifs => {
             let own;
             let placed = match placed {
@@ -527,15 +516,7 @@ pub fn run_batch_placed(
                 }
                 None => (per_dev, &[][..]),
             };
-            pifs(
-                trace,
-                weights,
-                c,
-                &per_dev,
-                (row_lines, out_lines),
-                cfg,
-                moves,
-            )
+            pifs(trace, weights, c, &per_dev, shape, cfg, moves)
         }
     }
 }
@@ -676,10 +657,11 @@ fn beacon(
     w: &Weights,
     c: &SysConfig,
     per_dev: &[Vec<Vec<u64>>],
-    (row_lines, out_lines): (usize, usize),
+    shape: RowShape,
     in_device: bool,
     reads: &[Vec<u64>],
 ) -> Result<BatchResult, SimError> {
+    let (row_lines, out_lines) = (shape.dev_lines, shape.out_lines);
     let mut f = Fabric::new(c, reads);
     let lf = line_flits();
     let n = c.switch.ports;
@@ -837,10 +819,11 @@ fn pifs(
     w: &Weights,
     c: &SysConfig,
     per_dev: &[Vec<Vec<u64>>],
-    (row_lines, out_lines): (usize, usize),
+    shape: RowShape,
     cfg: RunConfig,
     moves: &[Move],
 ) -> Result<BatchResult, SimError> {
+    let (row_lines, out_lines) = (shape.dev_lines, shape.out_lines);
     let mut f = Fabric::new(c, &[]);
     let lf = line_flits();
     // 0. Spreading's copies before the batch (stop the world): each 64 B line is read from
