@@ -15,16 +15,8 @@ if [[ $# -gt 0 && $1 != --* ]]; then
   shift
 fi
 
-# $VERILATOR (as scripts/verilator.sh exports it) or verilator on PATH.
-vl="${VERILATOR:-verilator}"
-min_version="5.006"
-version="$("$vl" --version | awk '{print $2}')"
-if [[ $version =~ ^[0-9] ]] &&
-   [[ "$(printf '%s\n%s\n' "$min_version" "$version" | sort -V | head -n1)" != "$min_version" ]]
-then
-  echo "error: Verilator $version found, $min_version or newer needed" >&2
-  exit 1
-fi
+# shellcheck source=../verilator.sh
+source "$here/../verilator.sh"
 
 mkdir -p "$build"
 

@@ -34,34 +34,17 @@
 #include <string>
 #include <xmmintrin.h>
 
+#include "../host_fp.h"
 #include "Vpifs_dequant.h"
 
-#ifdef __FAST_MATH__
-#error "tb_dequant must be built without -ffast-math: the reference is IEEE float arithmetic"
-#endif
-#if !defined(__SSE2__) || FLT_EVAL_METHOD != 0
-#error "tb_dequant needs SSE float arithmetic (FLT_EVAL_METHOD == 0)"
-#endif
 
 namespace {
 
 constexpr uint32_t kCanonicalNan = 0x7FC00000u;
 constexpr int kMaxReported = 20;
-constexpr unsigned kMxcsrFtz = 0x8000u;
-constexpr unsigned kMxcsrDaz = 0x0040u;
-constexpr unsigned kMxcsrRc = 0x6000u;
-
-uint32_t float_bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  return u;
-}
-
-float bits_float(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, sizeof f);
-  return f;
-}
+using host_fp::bits_float;
+using host_fp::float_bits;
+using host_fp::Rng;
 
 uint32_t canon(float f) { return std::isnan(f) ? kCanonicalNan : float_bits(f); }
 
@@ -92,23 +75,6 @@ uint32_t ref_fp16(uint16_t h) {
   volatile float r = half_to_float(h) + 0.0f;
   return canon(r);
 }
-
-// splitmix64.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  uint32_t u32() { return static_cast<uint32_t>(next() >> 32); }
-  unsigned below(unsigned n) { return static_cast<unsigned>(next() % n); }
-
- private:
-  uint64_t state_;
-};
 
 const uint16_t kSpecialHalves[] = {0x0000, 0x8000, 0x0001, 0x8001, 0x03FF, 0x83FF, 0x0400,
                                    0x3C00, 0xBC00, 0x7BFF, 0xFBFF, 0x7C00, 0xFC00, 0x7C01,
@@ -298,9 +264,7 @@ class Bench {
 };
 
 bool setup_host_fp() {
-  _mm_setcsr(_mm_getcsr() & ~(kMxcsrFtz | kMxcsrDaz | kMxcsrRc));
-  if (_mm_getcsr() & (kMxcsrFtz | kMxcsrDaz | kMxcsrRc)) {
-    std::fprintf(stderr, "error: cannot clear FTZ/DAZ/RC in MXCSR\n");
+  if (!host_fp::clear_mxcsr()) {
     return false;
   }
   // Subnormals kept, ties to even, and no fused multiply-add in the reference.

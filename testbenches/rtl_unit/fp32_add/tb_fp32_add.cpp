@@ -23,14 +23,9 @@
 #include <vector>
 #include <xmmintrin.h>
 
+#include "../host_fp.h"
 #include "Vpifs_fp32_add.h"
 
-#ifdef __FAST_MATH__
-#error "tb_fp32_add must be built without -ffast-math: the reference is IEEE float addition"
-#endif
-#if !defined(__SSE2__) || FLT_EVAL_METHOD != 0
-#error "tb_fp32_add needs SSE float arithmetic (FLT_EVAL_METHOD == 0)"
-#endif
 
 namespace {
 
@@ -39,45 +34,13 @@ constexpr uint64_t kDefaultSeed = 1;
 constexpr uint64_t kDefaultPairs = 24000000;
 constexpr int kMaxReported = 20;
 
-// MXCSR bits: flush-to-zero, denormals-are-zero, rounding control.
-constexpr unsigned kMxcsrFtz = 0x8000u;
-constexpr unsigned kMxcsrDaz = 0x0040u;
-constexpr unsigned kMxcsrRc = 0x6000u;
-
-uint32_t float_bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  return u;
-}
-
-float bits_float(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, sizeof f);
-  return f;
-}
+using host_fp::bits_float;
+using host_fp::float_bits;
+using host_fp::Rng;
 
 bool is_nan_bits(uint32_t u) { return (u & 0x7F800000u) == 0x7F800000u && (u & 0x007FFFFFu); }
 
 uint32_t host_add(uint32_t a, uint32_t b) { return float_bits(bits_float(a) + bits_float(b)); }
-
-// splitmix64: small, fast and the same on every platform, so a seed replays anywhere.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  uint32_t u32() { return static_cast<uint32_t>(next() >> 32); }
-  // Uniform in [lo, hi] (modulo bias is irrelevant for stimulus).
-  int range(int lo, int hi) { return lo + static_cast<int>(next() % (uint64_t)(hi - lo + 1)); }
-  bool coin() { return next() & 1; }
-
- private:
-  uint64_t state_;
-};
 
 uint32_t pack(uint32_t sign, int exp, uint32_t frac) {
   return (sign << 31) | (static_cast<uint32_t>(exp) << 23) | (frac & 0x007FFFFFu);
@@ -281,10 +244,7 @@ class Bench {
 // Forces FTZ/DAZ off and round-to-nearest, then checks that the host really keeps subnormals and
 // rounds ties to even; the reference is worthless otherwise.
 bool setup_host_fp() {
-  _mm_setcsr(_mm_getcsr() & ~(kMxcsrFtz | kMxcsrDaz | kMxcsrRc));
-  const unsigned csr = _mm_getcsr();
-  if (csr & (kMxcsrFtz | kMxcsrDaz | kMxcsrRc)) {
-    std::fprintf(stderr, "error: cannot clear FTZ/DAZ/RC in MXCSR (%08x)\n", csr);
+  if (!host_fp::clear_mxcsr()) {
     return false;
   }
   const bool subnormals = host_add(0x00000001u, 0x00000001u) == 0x00000002u &&
